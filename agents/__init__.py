@@ -1,0 +1,1 @@
+"""Trunkline's agent runtime: local speech-to-text, text-to-speech and LLM models."""

@@ -1,0 +1,1 @@
+"""Trunkline's REST API, CLI and the composition root that starts a node."""

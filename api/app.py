@@ -1,0 +1,107 @@
+"""The composition root: builds the Litestar application of one node from its settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.auth import ApiKeyAuthMiddleware, scope_guard
+from api.config import Settings
+from api.controllers.api_keys import ApiKeyController
+from api.controllers.assistants import AssistantController
+from api.controllers.calls import CallController
+from api.controllers.companies import CompanyController
+from api.controllers.contacts import ContactController
+from api.controllers.custom_fields import CustomFieldController
+from api.controllers.health import healthz, readyz
+from api.controllers.phone_numbers import PhoneNumberController
+from api.controllers.trunks import TrunkController
+from api.database import make_engine, make_sessionmaker
+from api.dependencies import DEPENDENCIES
+from api.errors import EXCEPTION_HANDLERS
+from api.secrets_box import SecretBox, load_or_create_key
+
+VERSION = "0.1.0"
+UNAUTHENTICATED = ["^/healthz$", "^/readyz$", "^/schema"]
+
+
+class MetricsController(PrometheusController):
+    """Prometheus metrics; needs an API key like every other route."""
+
+    path = "/metrics"
+    openmetrics_format = False
+
+
+def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litestar:
+    """Build the API application for ``settings``; pass ``engine`` to share one with the caller."""
+    engine = engine or make_engine(settings.database_url, settings.database.pool_size, settings.database.echo)
+    db = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_dependency_key="db_session",
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        create_all=False,
+    )
+    prometheus = PrometheusConfig(
+        app_name="trunkline", prefix="trunkline", group_path=True, exclude=["^/metrics$", "^/healthz$"]
+    )
+    state = State(
+        {
+            "settings": settings,
+            "engine": engine,
+            "sessionmaker": make_sessionmaker(engine),
+            "secrets": SecretBox(
+                load_or_create_key(
+                    settings.secret_key.get_secret_value() if settings.secret_key else None, settings.data_dir
+                )
+            ),
+        }
+    )
+    openapi = OpenAPIConfig(
+        title="Trunkline API",
+        version=VERSION,
+        description="Self-hosted AI phone agents: assistants, CRM, trunks, numbers, calls.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "ApiKey": SecurityScheme(type="http", scheme="bearer", description="An API key: tlk_…"),
+            }
+        ),
+        security=[{"ApiKey": []}],
+    )
+    handlers: list[Any] = [
+        healthz,
+        readyz,
+        MetricsController,
+        AssistantController,
+        CompanyController,
+        ContactController,
+        CustomFieldController,
+        TrunkController,
+        PhoneNumberController,
+        CallController,
+        ApiKeyController,
+    ]
+    return Litestar(
+        route_handlers=handlers,
+        plugins=[SQLAlchemyPlugin(config=db)],
+        dependencies=DEPENDENCIES,
+        middleware=[prometheus.middleware, DefineMiddleware(ApiKeyAuthMiddleware, exclude=UNAUTHENTICATED)],
+        guards=[scope_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        cors_config=CORSConfig(allow_origins=settings.api.cors_origins) if settings.api.cors_origins else None,
+        state=state,
+        debug=False,
+    )

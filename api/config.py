@@ -1,0 +1,189 @@
+"""Server configuration: one TOML file plus ``TRUNKLINE_*`` environment variables, validated at start."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "TRUNKLINE_"
+CONFIG_ENV = "TRUNKLINE_CONFIG"
+DEFAULT_CONFIG_FILE = Path("trunkline.toml")
+
+
+class Section(BaseModel):
+    """Base of every configuration section: unknown keys are typos and stop the server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiSettings(Section):
+    """Where the REST API and dashboard listen."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_address_or_name(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("must be an IP address or host name")
+        return value
+
+
+class SipSettings(Section):
+    """Where the SIP user agent listens and how many calls this node carries."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    public_address: str | None = None
+    max_concurrent_calls: int = Field(50, ge=1, le=2000)
+
+    @field_validator("host", "public_address")
+    @classmethod
+    def _is_ip(cls, value: str | None) -> str | None:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value
+
+
+class DatabaseSettings(Section):
+    """The database: SQLite in the data directory unless a URL is given."""
+
+    url: str | None = None
+    pool_size: int = Field(10, ge=1, le=200)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+
+class CrmSettings(Section):
+    """CRM defaults."""
+
+    default_region: str = Field("US", description="Region for phone numbers written without +country code")
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter region code such as US or GB")
+        return value.upper()
+
+
+class LogSettings(Section):
+    """How the server logs."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["console", "json"] = "console"
+
+
+class Settings(BaseSettings):
+    """Every setting of a Trunkline node; see the README's configuration reference."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Path("var")
+    secret_key: SecretStr | None = None
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    sip: SipSettings = Field(default_factory=SipSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    crm: CrmSettings = Field(default_factory=CrmSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order of precedence: explicit values, environment, TOML file, defaults."""
+        toml_file = _config_file_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def database_url(self) -> str:
+        """The async SQLAlchemy URL of the database."""
+        return async_database_url(self.database.url or f"sqlite:///{self.data_dir.resolve() / 'trunkline.db'}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message is one line naming the key and the problem."""
+
+
+def async_database_url(url: str) -> str:
+    """Give a database URL the async driver Trunkline uses (aiosqlite or asyncpg)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    for plain, driver in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://")):
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    return url
+
+
+def _config_file_path() -> Path | None:
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _key_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if not isinstance(part, int)) or "(file)"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the configuration, raising ConfigError with one line naming the bad key."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit and not Path(explicit).is_file():
+        raise ConfigError(f"{CONFIG_ENV}: config file {explicit} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _key_name(first["loc"])
+        env_name = ENV_PREFIX + key.upper().replace(".", "__")
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        got = first.get("input")
+        shown = "" if isinstance(got, dict) or first["type"] == "extra_forbidden" else f" (got {got!r})"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"config key {key} ({env_name}): {message}{shown}{more}") from None
+    except (ValueError, OSError) as exc:  # an unreadable or malformed TOML file
+        raise ConfigError(f"config file: {exc}") from None

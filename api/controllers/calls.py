@@ -1,0 +1,70 @@
+"""``/api/calls``: call records with filters, transcript and analysis."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from litestar import Controller, get
+
+from api.pagination import Page, PageParams
+from api.schemas.calls import CallDetailOut, CallOut, CallTurnOut
+from api.schemas.common import to_out
+from api.services.calls import CallFilters, CallService
+from models import Call, CallDirection, CallStatus
+
+
+def call_out(call: Call, out_type: type[CallOut] = CallOut) -> CallOut:
+    """A call as the API shows it; the recording is a flag, fetched from its own route."""
+    out = to_out(
+        {
+            **{c: getattr(call, c) for c in CallOut.__struct_fields__ if hasattr(call, c)},
+            "has_recording": bool(call.recording_path),
+        },
+        out_type,
+    )
+    return out
+
+
+class CallController(Controller):
+    """Calls of the caller's account."""
+
+    path = "/api/calls"
+    tags = ["calls"]
+
+    @get("/")
+    async def list_calls(
+        self,
+        calls: CallService,
+        page: PageParams,
+        assistant_id: UUID | None = None,
+        campaign_id: UUID | None = None,
+        contact_id: UUID | None = None,
+        phone_number_id: UUID | None = None,
+        status: CallStatus | None = None,
+        direction: CallDirection | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Page[CallOut]:
+        """List calls, newest first."""
+        filters = CallFilters(
+            assistant_id=assistant_id,
+            campaign_id=campaign_id,
+            contact_id=contact_id,
+            phone_number_id=phone_number_id,
+            status=status,
+            direction=direction,
+            since=since,
+            until=until,
+        )
+        items, count = await calls.page(page, *calls.where(filters))
+        return Page(items=[call_out(c) for c in items], count=count, limit=page.limit, offset=page.offset)
+
+    @get("/{call_id:uuid}")
+    async def get_call(self, calls: CallService, call_id: UUID) -> CallDetailOut:
+        """Read one call with its transcript."""
+        call = await calls.get(call_id)
+        out = call_out(call, CallDetailOut)
+        assert isinstance(out, CallDetailOut)
+        out.transcript = [to_out(t, CallTurnOut) for t in await calls.transcript(call_id)]
+        return out

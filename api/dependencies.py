@@ -1,0 +1,81 @@
+"""How handlers get their services: built per request from the DB session and the caller's account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import Principal
+from api.pagination import provide_page_params
+from api.services.api_keys import ApiKeyService
+from api.services.assistants import AssistantService
+from api.services.calls import CallService
+from api.services.companies import CompanyService
+from api.services.contacts import ContactService
+from api.services.custom_fields import CustomFieldService
+from api.services.phone_numbers import PhoneNumberService
+from api.services.trunks import TrunkService
+
+
+def _account(request: Request[Principal, Any, Any]) -> Any:
+    return request.user.account_id
+
+
+def _region(request: Request[Principal, Any, Any]) -> str:
+    return request.app.state.settings.crm.default_region
+
+
+def provide_assistants(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> AssistantService:
+    """The caller's assistants."""
+    return AssistantService(db_session, _account(request))
+
+
+def provide_companies(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CompanyService:
+    """The caller's companies."""
+    return CompanyService(db_session, _account(request), default_region=_region(request))
+
+
+def provide_contacts(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> ContactService:
+    """The caller's contacts."""
+    return ContactService(db_session, _account(request), default_region=_region(request))
+
+
+def provide_custom_fields(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CustomFieldService:
+    """The caller's custom fields."""
+    return CustomFieldService(db_session, _account(request))
+
+
+def provide_trunks(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> TrunkService:
+    """The caller's trunks."""
+    return TrunkService(db_session, _account(request), request.app.state.secrets)
+
+
+def provide_phone_numbers(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> PhoneNumberService:
+    """The caller's phone numbers."""
+    return PhoneNumberService(db_session, _account(request), default_region=_region(request))
+
+
+def provide_calls(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CallService:
+    """The caller's calls."""
+    return CallService(db_session, _account(request))
+
+
+def provide_api_keys(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> ApiKeyService:
+    """The caller's API keys."""
+    return ApiKeyService(db_session, _account(request))
+
+
+DEPENDENCIES: dict[str, Provide] = {
+    "page": Provide(provide_page_params, sync_to_thread=False),
+    "assistants": Provide(provide_assistants, sync_to_thread=False),
+    "companies": Provide(provide_companies, sync_to_thread=False),
+    "contacts": Provide(provide_contacts, sync_to_thread=False),
+    "custom_fields": Provide(provide_custom_fields, sync_to_thread=False),
+    "trunks": Provide(provide_trunks, sync_to_thread=False),
+    "phone_numbers": Provide(provide_phone_numbers, sync_to_thread=False),
+    "calls": Provide(provide_calls, sync_to_thread=False),
+    "api_keys": Provide(provide_api_keys, sync_to_thread=False),
+}

@@ -1,0 +1,1 @@
+"""Request and response bodies (DTOs) of the API, as msgspec structs."""

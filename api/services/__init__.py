@@ -1,0 +1,1 @@
+"""Business logic of the API resources; controllers stay thin and call these."""

@@ -1,0 +1,71 @@
+"""One advanced-alchemy repository per table: the persistence layer services build on."""
+
+from __future__ import annotations
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+
+from models.account import Account, ApiKey
+from models.assistant import Assistant
+from models.call import Call, CallTurn
+from models.crm import Company, Contact, CustomField
+from models.telephony import PhoneNumber, Trunk
+
+
+class AccountRepository(SQLAlchemyAsyncRepository[Account]):
+    """Accounts (tenants)."""
+
+    model_type = Account
+
+
+class ApiKeyRepository(SQLAlchemyAsyncRepository[ApiKey]):
+    """API keys."""
+
+    model_type = ApiKey
+
+
+class CompanyRepository(SQLAlchemyAsyncRepository[Company]):
+    """CRM companies."""
+
+    model_type = Company
+
+
+class ContactRepository(SQLAlchemyAsyncRepository[Contact]):
+    """CRM contacts."""
+
+    model_type = Contact
+
+
+class CustomFieldRepository(SQLAlchemyAsyncRepository[CustomField]):
+    """CRM custom field definitions."""
+
+    model_type = CustomField
+
+
+class AssistantRepository(SQLAlchemyAsyncRepository[Assistant]):
+    """Assistants."""
+
+    model_type = Assistant
+
+
+class TrunkRepository(SQLAlchemyAsyncRepository[Trunk]):
+    """SIP trunks."""
+
+    model_type = Trunk
+
+
+class PhoneNumberRepository(SQLAlchemyAsyncRepository[PhoneNumber]):
+    """Phone numbers (DIDs)."""
+
+    model_type = PhoneNumber
+
+
+class CallRepository(SQLAlchemyAsyncRepository[Call]):
+    """Calls."""
+
+    model_type = Call
+
+
+class CallTurnRepository(SQLAlchemyAsyncRepository[CallTurn]):
+    """Transcript turns."""
+
+    model_type = CallTurn
