@@ -118,7 +118,7 @@ class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
 
 def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Reads need ``read``, changes need ``write``, routes marked admin need ``admin``."""
-    principal = connection.user
+    principal = connection.scope.get("user")
     if not isinstance(principal, Principal):
         return  # route excluded from authentication
     needed = handler.opt.get(SCOPE_OPT)

@@ -113,8 +113,10 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
     return _respond(400, detail, errors)
 
 
-def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     """Framework HTTP errors (401, 404 route, 405, 413 …) in the common body."""
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return handle_unexpected(request, exc)
     headers = dict(exc.headers or {})
     return _respond(exc.status_code, str(exc.detail), _validation_errors(exc.extra), headers or None)
 
