@@ -37,7 +37,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(models_app, name="models")
 
-out = Console(soft_wrap=True)
+# Piped output (scripts, logs) must not be wrapped at 80 columns mid-value.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[

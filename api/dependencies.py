@@ -68,14 +68,15 @@ def provide_api_keys(db_session: AsyncSession, request: Request[Principal, Any, 
     return ApiKeyService(db_session, _account(request))
 
 
+# Keys end in _service so they can never clash with a body field of the same name.
 DEPENDENCIES: dict[str, Provide] = {
     "page": Provide(provide_page_params, sync_to_thread=False),
-    "assistants": Provide(provide_assistants, sync_to_thread=False),
-    "companies": Provide(provide_companies, sync_to_thread=False),
-    "contacts": Provide(provide_contacts, sync_to_thread=False),
-    "custom_fields": Provide(provide_custom_fields, sync_to_thread=False),
-    "trunks": Provide(provide_trunks, sync_to_thread=False),
-    "phone_numbers": Provide(provide_phone_numbers, sync_to_thread=False),
-    "calls": Provide(provide_calls, sync_to_thread=False),
-    "api_keys": Provide(provide_api_keys, sync_to_thread=False),
+    "assistants_service": Provide(provide_assistants, sync_to_thread=False),
+    "companies_service": Provide(provide_companies, sync_to_thread=False),
+    "contacts_service": Provide(provide_contacts, sync_to_thread=False),
+    "custom_fields_service": Provide(provide_custom_fields, sync_to_thread=False),
+    "trunks_service": Provide(provide_trunks, sync_to_thread=False),
+    "phone_numbers_service": Provide(provide_phone_numbers, sync_to_thread=False),
+    "calls_service": Provide(provide_calls, sync_to_thread=False),
+    "api_keys_service": Provide(provide_api_keys, sync_to_thread=False),
 }

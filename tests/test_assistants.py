@@ -24,19 +24,28 @@ async def test_templates_are_listed_and_prefill_assistants(client: AsyncTestClie
 async def test_layers_are_validated(client: AsyncTestClient, auth: dict[str, str]) -> None:
     r = await client.post("/api/assistants", headers=auth, json={"name": "x", "llm": {"provider": "skynet"}})
     assert r.status_code == 400 and "llm.provider" in r.json()["detail"]
-    r = await client.post("/api/assistants", headers=auth,
-                          json={"name": "x", "llm": {"provider": "openai-compatible", "model": "llama3"}})
+    r = await client.post(
+        "/api/assistants", headers=auth, json={"name": "x", "llm": {"provider": "openai-compatible", "model": "llama3"}}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "llm.base_url"
-    r = await client.post("/api/assistants", headers=auth,
-                          json={"name": "x", "voice": {"provider": "piper", "speed": 9}})
+    r = await client.post(
+        "/api/assistants", headers=auth, json={"name": "x", "voice": {"provider": "piper", "speed": 9}}
+    )
     assert r.status_code == 400 and "speed" in r.json()["detail"]
     r = await client.post("/api/assistants", headers=auth, json={"name": "x", "max_call_duration_s": 5})
     assert r.status_code == 400 and "max_call_duration_s" in r.json()["detail"]
-    r = await client.post("/api/assistants", headers=auth, json={
-        "name": "Cloud", "template": "custom",
-        "llm": {"provider": "openai-compatible", "model": "qwen2.5:7b", "base_url": "http://127.0.0.1:11434/v1"},
-        "voice": {"provider": "openai"}, "transcriber": {"provider": "deepgram", "language": "de"},
-        "tools": [{"type": "end_call"}, {"type": "transfer", "config": {"target": "sip:desk@127.0.0.1"}}]})
+    r = await client.post(
+        "/api/assistants",
+        headers=auth,
+        json={
+            "name": "Cloud",
+            "template": "custom",
+            "llm": {"provider": "openai-compatible", "model": "qwen2.5:7b", "base_url": "http://127.0.0.1:11434/v1"},
+            "voice": {"provider": "openai"},
+            "transcriber": {"provider": "deepgram", "language": "de"},
+            "tools": [{"type": "end_call"}, {"type": "transfer", "config": {"target": "sip:desk@127.0.0.1"}}],
+        },
+    )
     assert r.status_code == 201, r.text
     a = r.json()
     assert a["llm"]["base_url"] == "http://127.0.0.1:11434/v1"
@@ -47,19 +56,29 @@ async def test_layers_are_validated(client: AsyncTestClient, auth: dict[str, str
 
 
 async def test_edit_assistant_and_see_its_numbers(client: AsyncTestClient, auth: dict[str, str]) -> None:
-    a = (await client.post("/api/assistants", json={"name": "Desk", "template": "inbound-support"},
-                           headers=auth)).json()
-    r = await client.patch(f"/api/assistants/{a['id']}", headers=auth,
-                           json={"first_message": "Hi!", "recording_enabled": False, "end_call_phrases": ["ciao"]})
+    a = (
+        await client.post("/api/assistants", json={"name": "Desk", "template": "inbound-support"}, headers=auth)
+    ).json()
+    r = await client.patch(
+        f"/api/assistants/{a['id']}",
+        headers=auth,
+        json={"first_message": "Hi!", "recording_enabled": False, "end_call_phrases": ["ciao"]},
+    )
     assert r.status_code == 200
     body = r.json()
     assert (body["first_message"], body["recording_enabled"], body["end_call_phrases"]) == ("Hi!", False, ["ciao"])
     assert body["system_prompt"] == a["system_prompt"]
-    trunk = (await client.post("/api/trunks", headers=auth, json={
-        "name": "t", "kind": "ip", "peer_host": "127.0.0.1", "allowed_cidrs": ["127.0.0.1"]})).json()
+    trunk = (
+        await client.post(
+            "/api/trunks",
+            headers=auth,
+            json={"name": "t", "kind": "ip", "peer_host": "127.0.0.1", "allowed_cidrs": ["127.0.0.1"]},
+        )
+    ).json()
     for n in ("+14155550160", "+14155550161"):
-        r = await client.post("/api/phone-numbers", headers=auth,
-                              json={"number": n, "trunk_id": trunk["id"], "assistant_id": a["id"]})
+        r = await client.post(
+            "/api/phone-numbers", headers=auth, json={"number": n, "trunk_id": trunk["id"], "assistant_id": a["id"]}
+        )
         assert r.status_code == 201, r.text
     got = (await client.get(f"/api/assistants/{a['id']}", headers=auth)).json()
     assert got["phone_numbers"] == ["+14155550160", "+14155550161"]

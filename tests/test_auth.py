@@ -13,9 +13,13 @@ from tests.conftest import db_session, new_account
 
 
 async def test_requests_without_a_valid_key_get_401(client: AsyncTestClient, auth: dict[str, str]) -> None:
-    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
-                    {"Authorization": "Bearer tlk_00000000_" + "x" * 32},
-                    {"Authorization": auth["Authorization"] + "x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer tlk_00000000_" + "x" * 32},
+        {"Authorization": auth["Authorization"] + "x"},
+    ):
         r = await client.get("/api/assistants", headers=headers)
         assert r.status_code == 401, headers
         assert r.json()["status_code"] == 401 and "API key" in r.json()["detail"]
@@ -74,13 +78,16 @@ async def _make_everything(client: AsyncTestClient, auth: dict[str, str]) -> dic
     ids: dict[str, str] = {}
     ids["/api/assistants"] = await post("/api/assistants", {"name": "A", "template": "inbound-support"})
     ids["/api/crm/companies"] = await post("/api/crm/companies", {"name": "Co"})
-    ids["/api/crm/contacts"] = await post("/api/crm/contacts", {"company_id": ids["/api/crm/companies"],
-                                                                 "first_name": "Z", "phone": "+14155550199"})
+    ids["/api/crm/contacts"] = await post(
+        "/api/crm/contacts", {"company_id": ids["/api/crm/companies"], "first_name": "Z", "phone": "+14155550199"}
+    )
     ids["/api/crm/custom-fields"] = await post("/api/crm/custom-fields", {"key": "k", "label": "K", "type": "text"})
-    ids["/api/trunks"] = await post("/api/trunks", {"name": "t", "kind": "ip", "peer_host": "127.0.0.1",
-                                                    "allowed_cidrs": ["127.0.0.1/32"]})
-    ids["/api/phone-numbers"] = await post("/api/phone-numbers", {"number": "+14155550150",
-                                                                  "trunk_id": ids["/api/trunks"]})
+    ids["/api/trunks"] = await post(
+        "/api/trunks", {"name": "t", "kind": "ip", "peer_host": "127.0.0.1", "allowed_cidrs": ["127.0.0.1/32"]}
+    )
+    ids["/api/phone-numbers"] = await post(
+        "/api/phone-numbers", {"number": "+14155550150", "trunk_id": ids["/api/trunks"]}
+    )
     ids["/api/api-keys"] = await post("/api/api-keys", {"name": "k"})
     return ids
 
@@ -104,11 +111,13 @@ async def test_accounts_cannot_read_or_change_each_others_rows(
             assert (await client.get(f"{path}/{item_id}", headers=auth)).status_code == 200, path
     # references across accounts are refused too
     company = (await client.post("/api/crm/companies", json={"name": "Mine"}, headers=mine)).json()
-    r = await client.post("/api/crm/contacts", headers=mine, json={"company_id": theirs["/api/crm/companies"],
-                                                                  "first_name": "Q"})
+    r = await client.post(
+        "/api/crm/contacts", headers=mine, json={"company_id": theirs["/api/crm/companies"], "first_name": "Q"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "company_id"
-    r = await client.post("/api/phone-numbers", headers=mine, json={"number": "+14155550151",
-                                                                   "trunk_id": theirs["/api/trunks"]})
+    r = await client.post(
+        "/api/phone-numbers", headers=mine, json={"number": "+14155550151", "trunk_id": theirs["/api/trunks"]}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "trunk_id"
     r = await client.get("/api/crm/contacts", params={"company_id": theirs["/api/crm/companies"]}, headers=mine)
     assert r.json()["count"] == 0

@@ -24,9 +24,19 @@ async def test_readiness_fails_when_the_database_is_gone(app: Litestar, client: 
 
 async def test_openapi_schema_is_public_and_lists_every_resource(client: AsyncTestClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
-    for path in ("/api/assistants", "/api/assistants/templates", "/api/crm/companies", "/api/crm/contacts",
-                 "/api/crm/contacts/import", "/api/crm/contacts/export", "/api/crm/custom-fields", "/api/trunks",
-                 "/api/phone-numbers", "/api/calls", "/api/api-keys"):
+    for path in (
+        "/api/assistants",
+        "/api/assistants/templates",
+        "/api/crm/companies",
+        "/api/crm/contacts",
+        "/api/crm/contacts/import",
+        "/api/crm/contacts/export",
+        "/api/crm/custom-fields",
+        "/api/trunks",
+        "/api/phone-numbers",
+        "/api/calls",
+        "/api/api-keys",
+    ):
         assert path in schema["paths"], path
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     page = await client.get("/schema")
@@ -38,7 +48,7 @@ async def test_metrics_need_a_key_and_count_requests(client: AsyncTestClient, au
     await client.get("/api/assistants", headers=auth)
     r = await client.get("/metrics", headers=auth)
     assert r.status_code == 200
-    assert 'trunkline_requests_total{' in r.text and 'path="/api/assistants"' in r.text
+    assert "trunkline_requests_total{" in r.text and 'path="/api/assistants"' in r.text
 
 
 async def test_unknown_routes_and_methods_answer_json(client: AsyncTestClient, auth: dict[str, str]) -> None:

@@ -9,8 +9,14 @@ from sqlalchemy import select
 from models import Trunk
 from tests.conftest import db_session, new_account
 
-REGISTERED = {"name": "carrier", "kind": "registered", "registrar": "sip:127.0.0.1:5070", "username": "1001",
-              "password": "s3cret-Pa55", "realm": "127.0.0.1"}
+REGISTERED = {
+    "name": "carrier",
+    "kind": "registered",
+    "registrar": "sip:127.0.0.1:5070",
+    "username": "1001",
+    "password": "s3cret-Pa55",
+    "realm": "127.0.0.1",
+}
 
 
 async def test_registered_trunk_password_is_write_only_and_encrypted(
@@ -42,11 +48,17 @@ async def test_trunk_rules_per_kind(client: AsyncTestClient, auth: dict[str, str
     assert {e["field"] for e in r.json()["errors"]} == {"registrar", "username", "password"}
     r = await client.post("/api/trunks", json={"name": "i", "kind": "ip"}, headers=auth)
     assert {e["field"] for e in r.json()["errors"]} == {"peer_host", "allowed_cidrs"}
-    r = await client.post("/api/trunks", headers=auth, json={"name": "i", "kind": "ip", "peer_host": "127.0.0.1",
-                                                            "allowed_cidrs": ["127.0.0.1/32", "10.0.0.300/8"]})
+    r = await client.post(
+        "/api/trunks",
+        headers=auth,
+        json={"name": "i", "kind": "ip", "peer_host": "127.0.0.1", "allowed_cidrs": ["127.0.0.1/32", "10.0.0.300/8"]},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "allowed_cidrs[1]"
-    r = await client.post("/api/trunks", headers=auth, json={"name": "i", "kind": "ip", "peer_host": "127.0.0.1",
-                                                            "peer_port": 5080, "allowed_cidrs": ["127.0.0.1"]})
+    r = await client.post(
+        "/api/trunks",
+        headers=auth,
+        json={"name": "i", "kind": "ip", "peer_host": "127.0.0.1", "peer_port": 5080, "allowed_cidrs": ["127.0.0.1"]},
+    )
     assert r.status_code == 201 and r.json()["allowed_cidrs"] == ["127.0.0.1/32"]
     assert r.json()["registration_state"] == "not_applicable"
     r = await client.post("/api/trunks", headers=auth, json={**REGISTERED, "name": "i"})
@@ -59,17 +71,20 @@ async def test_phone_numbers_are_e164_unique_and_guard_their_trunk(
     app: Litestar, client: AsyncTestClient, auth: dict[str, str]
 ) -> None:
     trunk = (await client.post("/api/trunks", json=REGISTERED, headers=auth)).json()
-    r = await client.post("/api/phone-numbers", json={"number": "(415) 555-0170", "trunk_id": trunk["id"]},
-                          headers=auth)
+    r = await client.post(
+        "/api/phone-numbers", json={"number": "(415) 555-0170", "trunk_id": trunk["id"]}, headers=auth
+    )
     assert r.status_code == 201 and r.json()["number"] == "+14155550170" and r.json()["status"] == "active"
-    dup = await client.post("/api/phone-numbers", json={"number": "+1 415 555 0170", "trunk_id": trunk["id"]},
-                            headers=auth)
+    dup = await client.post(
+        "/api/phone-numbers", json={"number": "+1 415 555 0170", "trunk_id": trunk["id"]}, headers=auth
+    )
     assert dup.status_code == 409 and dup.json()["errors"][0]["field"] == "number"
     # a DID is unique across accounts: inbound routing finds it by number alone
     _, other = await new_account(app, "Other")
     other_trunk = (await client.post("/api/trunks", json=REGISTERED, headers=other)).json()
-    dup = await client.post("/api/phone-numbers", json={"number": "+14155550170", "trunk_id": other_trunk["id"]},
-                            headers=other)
+    dup = await client.post(
+        "/api/phone-numbers", json={"number": "+14155550170", "trunk_id": other_trunk["id"]}, headers=other
+    )
     assert dup.status_code == 409
     bad = await client.post("/api/phone-numbers", json={"number": "12", "trunk_id": trunk["id"]}, headers=auth)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "number"

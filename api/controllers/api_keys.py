@@ -22,20 +22,20 @@ class ApiKeyController(Controller):
     opt = {SCOPE_OPT: ApiKeyScope.ADMIN}
 
     @get("/")
-    async def list_api_keys(self, api_keys: ApiKeyService, page: PageParams) -> Page[ApiKeyOut]:
+    async def list_api_keys(self, api_keys_service: ApiKeyService, page: PageParams) -> Page[ApiKeyOut]:
         """List keys by prefix and name; secrets are never listed."""
-        items, count = await api_keys.page(page)
+        items, count = await api_keys_service.page(page)
         return Page(items=[to_out(k, ApiKeyOut) for k in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_api_key(self, api_keys: ApiKeyService, data: ApiKeyCreate) -> ApiKeyCreated:
+    async def create_api_key(self, api_keys_service: ApiKeyService, data: ApiKeyCreate) -> ApiKeyCreated:
         """Create a key; the response's ``key`` is the only time the secret is shown."""
-        key, new = await api_keys.issue(data.name, data.scopes)
+        key, new = await api_keys_service.issue(data.name, data.scopes)
         created = to_out(key, ApiKeyCreated)
         created.key = new.secret
         return created
 
     @delete("/{key_id:uuid}")
-    async def revoke_api_key(self, api_keys: ApiKeyService, key_id: UUID) -> None:
+    async def revoke_api_key(self, api_keys_service: ApiKeyService, key_id: UUID) -> None:
         """Revoke a key; requests with it fail from now on."""
-        await api_keys.revoke(await api_keys.get(key_id))
+        await api_keys_service.revoke(await api_keys_service.get(key_id))

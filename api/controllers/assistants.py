@@ -41,35 +41,37 @@ class AssistantController(Controller):
     @get("/")
     async def list_assistants(
         self,
-        assistants: AssistantService,
+        assistants_service: AssistantService,
         page: PageParams,
         q: Annotated[str | None, Parameter(max_length=200, description="Name contains")] = None,
     ) -> Page[AssistantOut]:
         """List assistants, newest first."""
         filters = [Assistant.name.icontains(q, autoescape=True)] if q else []
-        items, count = await assistants.page(page, *filters)
-        return Page(items=await _out(assistants, list(items)), count=count, limit=page.limit, offset=page.offset)
+        items, count = await assistants_service.page(page, *filters)
+        return Page(
+            items=await _out(assistants_service, list(items)), count=count, limit=page.limit, offset=page.offset
+        )
 
     @post("/")
-    async def create_assistant(self, assistants: AssistantService, data: AssistantCreate) -> AssistantOut:
+    async def create_assistant(self, assistants_service: AssistantService, data: AssistantCreate) -> AssistantOut:
         """Create an assistant from a template; fields sent override the template's."""
-        item = await assistants.add(changes(data))
-        return (await _out(assistants, [item]))[0]
+        item = await assistants_service.add(changes(data))
+        return (await _out(assistants_service, [item]))[0]
 
     @get("/{assistant_id:uuid}")
-    async def get_assistant(self, assistants: AssistantService, assistant_id: UUID) -> AssistantOut:
+    async def get_assistant(self, assistants_service: AssistantService, assistant_id: UUID) -> AssistantOut:
         """Read one assistant."""
-        return (await _out(assistants, [await assistants.get(assistant_id)]))[0]
+        return (await _out(assistants_service, [await assistants_service.get(assistant_id)]))[0]
 
     @patch("/{assistant_id:uuid}")
     async def update_assistant(
-        self, assistants: AssistantService, assistant_id: UUID, data: AssistantUpdate
+        self, assistants_service: AssistantService, assistant_id: UUID, data: AssistantUpdate
     ) -> AssistantOut:
         """Change an assistant's fields."""
-        item = await assistants.change(await assistants.get(assistant_id), changes(data))
-        return (await _out(assistants, [item]))[0]
+        item = await assistants_service.change(await assistants_service.get(assistant_id), changes(data))
+        return (await _out(assistants_service, [item]))[0]
 
     @delete("/{assistant_id:uuid}")
-    async def delete_assistant(self, assistants: AssistantService, assistant_id: UUID) -> None:
+    async def delete_assistant(self, assistants_service: AssistantService, assistant_id: UUID) -> None:
         """Delete an assistant; its phone numbers become unassigned."""
-        await assistants.delete(assistant_id)
+        await assistants_service.delete(assistant_id)

@@ -35,7 +35,7 @@ class CallController(Controller):
     @get("/")
     async def list_calls(
         self,
-        calls: CallService,
+        calls_service: CallService,
         page: PageParams,
         assistant_id: UUID | None = None,
         campaign_id: UUID | None = None,
@@ -57,14 +57,14 @@ class CallController(Controller):
             since=since,
             until=until,
         )
-        items, count = await calls.page(page, *calls.where(filters))
+        items, count = await calls_service.page(page, *calls_service.where(filters))
         return Page(items=[call_out(c) for c in items], count=count, limit=page.limit, offset=page.offset)
 
     @get("/{call_id:uuid}")
-    async def get_call(self, calls: CallService, call_id: UUID) -> CallDetailOut:
+    async def get_call(self, calls_service: CallService, call_id: UUID) -> CallDetailOut:
         """Read one call with its transcript."""
-        call = await calls.get(call_id)
+        call = await calls_service.get(call_id)
         out = call_out(call, CallDetailOut)
         assert isinstance(out, CallDetailOut)
-        out.transcript = [to_out(t, CallTurnOut) for t in await calls.transcript(call_id)]
+        out.transcript = [to_out(t, CallTurnOut) for t in await calls_service.transcript(call_id)]
         return out

@@ -24,31 +24,35 @@ class CompanyController(Controller):
     @get("/")
     async def list_companies(
         self,
-        companies: CompanyService,
+        companies_service: CompanyService,
         page: PageParams,
         q: Annotated[str | None, Parameter(max_length=200, description="Name contains")] = None,
     ) -> Page[CompanyOut]:
         """List companies by name."""
         filters = [Company.name.icontains(q, autoescape=True)] if q else []
-        items, count = await companies.page(page, *filters, order_by=(Company.name, False))
+        items, count = await companies_service.page(page, *filters, order_by=(Company.name, False))
         return Page(items=[to_out(c, CompanyOut) for c in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_company(self, companies: CompanyService, data: CompanyCreate) -> CompanyOut:
+    async def create_company(self, companies_service: CompanyService, data: CompanyCreate) -> CompanyOut:
         """Create a company."""
-        return to_out(await companies.add(changes(data)), CompanyOut)
+        return to_out(await companies_service.add(changes(data)), CompanyOut)
 
     @get("/{company_id:uuid}")
-    async def get_company(self, companies: CompanyService, company_id: UUID) -> CompanyOut:
+    async def get_company(self, companies_service: CompanyService, company_id: UUID) -> CompanyOut:
         """Read one company."""
-        return to_out(await companies.get(company_id), CompanyOut)
+        return to_out(await companies_service.get(company_id), CompanyOut)
 
     @patch("/{company_id:uuid}")
-    async def update_company(self, companies: CompanyService, company_id: UUID, data: CompanyUpdate) -> CompanyOut:
+    async def update_company(
+        self, companies_service: CompanyService, company_id: UUID, data: CompanyUpdate
+    ) -> CompanyOut:
         """Change a company."""
-        return to_out(await companies.change(await companies.get(company_id), changes(data)), CompanyOut)
+        return to_out(
+            await companies_service.change(await companies_service.get(company_id), changes(data)), CompanyOut
+        )
 
     @delete("/{company_id:uuid}")
-    async def delete_company(self, companies: CompanyService, company_id: UUID) -> None:
+    async def delete_company(self, companies_service: CompanyService, company_id: UUID) -> None:
         """Delete a company without contacts."""
-        await companies.remove(await companies.get(company_id))
+        await companies_service.remove(await companies_service.get(company_id))

@@ -56,7 +56,7 @@ class ContactController(Controller):
     @get("/")
     async def list_contacts(
         self,
-        contacts: ContactService,
+        contacts_service: ContactService,
         page: PageParams,
         company_id: UUID | None = None,
         lead_status: LeadStatus | None = None,
@@ -65,34 +65,36 @@ class ContactController(Controller):
         q: Search = None,
     ) -> Page[ContactOut]:
         """List contacts, newest first, narrowed by company, lead status, DNC, tag or a search."""
-        where = contacts.where(_filters(company_id, lead_status, do_not_call, tag, q))
-        items, count = await contacts.page(page, *where)
+        where = contacts_service.where(_filters(company_id, lead_status, do_not_call, tag, q))
+        items, count = await contacts_service.page(page, *where)
         return Page(items=[to_out(c, ContactOut) for c in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_contact(self, contacts: ContactService, data: ContactCreate) -> ContactOut:
+    async def create_contact(self, contacts_service: ContactService, data: ContactCreate) -> ContactOut:
         """Create a contact; the phone is stored in E.164."""
-        return to_out(await contacts.add(changes(data)), ContactOut)
+        return to_out(await contacts_service.add(changes(data)), ContactOut)
 
     @get("/{contact_id:uuid}")
-    async def get_contact(self, contacts: ContactService, contact_id: UUID) -> ContactOut:
+    async def get_contact(self, contacts_service: ContactService, contact_id: UUID) -> ContactOut:
         """Read one contact."""
-        return to_out(await contacts.get(contact_id), ContactOut)
+        return to_out(await contacts_service.get(contact_id), ContactOut)
 
     @patch("/{contact_id:uuid}")
-    async def update_contact(self, contacts: ContactService, contact_id: UUID, data: ContactUpdate) -> ContactOut:
+    async def update_contact(
+        self, contacts_service: ContactService, contact_id: UUID, data: ContactUpdate
+    ) -> ContactOut:
         """Change a contact."""
-        return to_out(await contacts.change(await contacts.get(contact_id), changes(data)), ContactOut)
+        return to_out(await contacts_service.change(await contacts_service.get(contact_id), changes(data)), ContactOut)
 
     @delete("/{contact_id:uuid}")
-    async def delete_contact(self, contacts: ContactService, contact_id: UUID) -> None:
+    async def delete_contact(self, contacts_service: ContactService, contact_id: UUID) -> None:
         """Delete a contact."""
-        await contacts.delete(contact_id)
+        await contacts_service.delete(contact_id)
 
     @post("/import", request_max_body_size=MAX_IMPORT_BYTES, status_code=200)
     async def import_csv(
         self,
-        contacts: ContactService,
+        contacts_service: ContactService,
         data: Annotated[ContactImportForm, Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> ImportReport:
         """Import a CSV: good rows are stored, each bad row is reported with its field and problem."""
@@ -101,7 +103,7 @@ class ContactController(Controller):
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise Invalid("file: the CSV must be UTF-8 text", field="file") from None
-        return await import_contacts(contacts, text.splitlines(), company_id=data.company_id)
+        return await import_contacts(contacts_service, text.splitlines(), company_id=data.company_id)
 
     @get("/export", media_type="text/csv")
     async def export_csv(

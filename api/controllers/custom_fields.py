@@ -20,29 +20,35 @@ class CustomFieldController(Controller):
     tags = ["crm"]
 
     @get("/")
-    async def list_custom_fields(self, custom_fields: CustomFieldService, page: PageParams) -> Page[CustomFieldOut]:
+    async def list_custom_fields(
+        self, custom_fields_service: CustomFieldService, page: PageParams
+    ) -> Page[CustomFieldOut]:
         """List custom fields by key."""
-        items, count = await custom_fields.page(page, order_by=(CustomField.key, False))
+        items, count = await custom_fields_service.page(page, order_by=(CustomField.key, False))
         return Page(items=[to_out(f, CustomFieldOut) for f in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_custom_field(self, custom_fields: CustomFieldService, data: CustomFieldCreate) -> CustomFieldOut:
+    async def create_custom_field(
+        self, custom_fields_service: CustomFieldService, data: CustomFieldCreate
+    ) -> CustomFieldOut:
         """Define a custom field."""
-        return to_out(await custom_fields.add(changes(data)), CustomFieldOut)
+        return to_out(await custom_fields_service.add(changes(data)), CustomFieldOut)
 
     @get("/{field_id:uuid}")
-    async def get_custom_field(self, custom_fields: CustomFieldService, field_id: UUID) -> CustomFieldOut:
+    async def get_custom_field(self, custom_fields_service: CustomFieldService, field_id: UUID) -> CustomFieldOut:
         """Read one custom field."""
-        return to_out(await custom_fields.get(field_id), CustomFieldOut)
+        return to_out(await custom_fields_service.get(field_id), CustomFieldOut)
 
     @patch("/{field_id:uuid}")
     async def update_custom_field(
-        self, custom_fields: CustomFieldService, field_id: UUID, data: CustomFieldUpdate
+        self, custom_fields_service: CustomFieldService, field_id: UUID, data: CustomFieldUpdate
     ) -> CustomFieldOut:
         """Change a custom field's label, options or description."""
-        return to_out(await custom_fields.change(await custom_fields.get(field_id), changes(data)), CustomFieldOut)
+        return to_out(
+            await custom_fields_service.change(await custom_fields_service.get(field_id), changes(data)), CustomFieldOut
+        )
 
     @delete("/{field_id:uuid}")
-    async def delete_custom_field(self, custom_fields: CustomFieldService, field_id: UUID) -> None:
+    async def delete_custom_field(self, custom_fields_service: CustomFieldService, field_id: UUID) -> None:
         """Delete a custom field definition; values already on contacts are kept."""
-        await custom_fields.delete(field_id)
+        await custom_fields_service.delete(field_id)

@@ -22,7 +22,7 @@ class PhoneNumberController(Controller):
     @get("/")
     async def list_phone_numbers(
         self,
-        phone_numbers: PhoneNumberService,
+        phone_numbers_service: PhoneNumberService,
         page: PageParams,
         assistant_id: UUID | None = None,
         trunk_id: UUID | None = None,
@@ -35,28 +35,30 @@ class PhoneNumberController(Controller):
             (status, PhoneNumber.status),
         )
         filters = [column == value for value, column in pairs if value is not None]
-        items, count = await phone_numbers.page(page, *filters, order_by=(PhoneNumber.number, False))
+        items, count = await phone_numbers_service.page(page, *filters, order_by=(PhoneNumber.number, False))
         return Page(items=[to_out(n, PhoneNumberOut) for n in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_phone_number(self, phone_numbers: PhoneNumberService, data: PhoneNumberCreate) -> PhoneNumberOut:
+    async def create_phone_number(
+        self, phone_numbers_service: PhoneNumberService, data: PhoneNumberCreate
+    ) -> PhoneNumberOut:
         """Add a DID of one of the account's trunks."""
-        return to_out(await phone_numbers.add(changes(data)), PhoneNumberOut)
+        return to_out(await phone_numbers_service.add(changes(data)), PhoneNumberOut)
 
     @get("/{number_id:uuid}")
-    async def get_phone_number(self, phone_numbers: PhoneNumberService, number_id: UUID) -> PhoneNumberOut:
+    async def get_phone_number(self, phone_numbers_service: PhoneNumberService, number_id: UUID) -> PhoneNumberOut:
         """Read one phone number."""
-        return to_out(await phone_numbers.get(number_id), PhoneNumberOut)
+        return to_out(await phone_numbers_service.get(number_id), PhoneNumberOut)
 
     @patch("/{number_id:uuid}")
     async def update_phone_number(
-        self, phone_numbers: PhoneNumberService, number_id: UUID, data: PhoneNumberUpdate
+        self, phone_numbers_service: PhoneNumberService, number_id: UUID, data: PhoneNumberUpdate
     ) -> PhoneNumberOut:
         """Reassign, relabel or suspend a phone number."""
-        item = await phone_numbers.change(await phone_numbers.get(number_id), changes(data))
+        item = await phone_numbers_service.change(await phone_numbers_service.get(number_id), changes(data))
         return to_out(item, PhoneNumberOut)
 
     @delete("/{number_id:uuid}")
-    async def delete_phone_number(self, phone_numbers: PhoneNumberService, number_id: UUID) -> None:
+    async def delete_phone_number(self, phone_numbers_service: PhoneNumberService, number_id: UUID) -> None:
         """Remove a phone number."""
-        await phone_numbers.delete(number_id)
+        await phone_numbers_service.delete(number_id)

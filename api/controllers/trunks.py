@@ -46,27 +46,27 @@ class TrunkController(Controller):
     tags = ["telephony"]
 
     @get("/")
-    async def list_trunks(self, trunks: TrunkService, page: PageParams) -> Page[TrunkOut]:
+    async def list_trunks(self, trunks_service: TrunkService, page: PageParams) -> Page[TrunkOut]:
         """List trunks by name."""
-        items, count = await trunks.page(page, order_by=(Trunk.name, False))
+        items, count = await trunks_service.page(page, order_by=(Trunk.name, False))
         return Page(items=[trunk_out(t) for t in items], count=count, limit=page.limit, offset=page.offset)
 
     @post("/")
-    async def create_trunk(self, trunks: TrunkService, data: TrunkCreate) -> TrunkOut:
+    async def create_trunk(self, trunks_service: TrunkService, data: TrunkCreate) -> TrunkOut:
         """Create a trunk."""
-        return trunk_out(await trunks.add(changes(data)))
+        return trunk_out(await trunks_service.add(changes(data)))
 
     @get("/{trunk_id:uuid}")
-    async def get_trunk(self, trunks: TrunkService, trunk_id: UUID) -> TrunkOut:
+    async def get_trunk(self, trunks_service: TrunkService, trunk_id: UUID) -> TrunkOut:
         """Read one trunk with its registration state and last error."""
-        return trunk_out(await trunks.get(trunk_id))
+        return trunk_out(await trunks_service.get(trunk_id))
 
     @patch("/{trunk_id:uuid}")
-    async def update_trunk(self, trunks: TrunkService, trunk_id: UUID, data: TrunkUpdate) -> TrunkOut:
+    async def update_trunk(self, trunks_service: TrunkService, trunk_id: UUID, data: TrunkUpdate) -> TrunkOut:
         """Change a trunk."""
-        return trunk_out(await trunks.change(await trunks.get(trunk_id), changes(data)))
+        return trunk_out(await trunks_service.change(await trunks_service.get(trunk_id), changes(data)))
 
     @delete("/{trunk_id:uuid}")
-    async def delete_trunk(self, trunks: TrunkService, trunk_id: UUID) -> None:
+    async def delete_trunk(self, trunks_service: TrunkService, trunk_id: UUID) -> None:
         """Delete a trunk without phone numbers."""
-        await trunks.remove(await trunks.get(trunk_id))
+        await trunks_service.remove(await trunks_service.get(trunk_id))

@@ -27,10 +27,7 @@ _MODEL_KEY = {"llm": "model", "voice": "voice", "transcriber": "model"}
 
 def _layer_values(values: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON for the struct-typed fields, with each provider's default model filled in."""
-    out = {
-        k: msgspec.to_builtins(v) if isinstance(v, (msgspec.Struct, list)) else v
-        for k, v in values.items()
-    }
+    out = {k: msgspec.to_builtins(v) if isinstance(v, (msgspec.Struct, list)) else v for k, v in values.items()}
     errors: list[FieldError] = []
     for layer, catalogue in _LAYERS.items():
         if layer not in out:

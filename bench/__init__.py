@@ -1,0 +1,1 @@
+"""Benchmarks of Trunkline (not shipped with the package; run them as ``python -m bench...``)."""
