@@ -50,8 +50,13 @@ class ScopedService(Generic[M]):
     ) -> tuple[Sequence[M], int]:
         """One page of rows matching ``filters`` and the total count, newest first by default."""
         order = order_by if order_by is not None else (self.model.id, True)  # type: ignore[attr-defined]
+        # A separate count(*): the default count(*) OVER () makes PostgreSQL read every matching
+        # row in full before LIMIT applies.
         return await self.repository.list_and_count(
-            LimitOffset(limit=params.limit, offset=params.offset), *filters, order_by=order
+            LimitOffset(limit=params.limit, offset=params.offset),
+            *filters,
+            order_by=order,
+            count_with_window_function=False,
         )
 
     async def create(self, **values: Any) -> M:

@@ -163,7 +163,8 @@ async def import_contacts(
                 seen_phones.add(phone)
             good.append({"account_id": contacts.account_id, "created_at": now, "updated_at": now, **values})
         if good:
-            await session.execute(insert(Contact), good)
+            # Core insert: the ORM bulk path costs ~40% of an import and adds nothing for new rows.
+            await session.execute(insert(Contact.__table__), good)
         await session.commit()
         report.imported += len(good)
         batch.clear()

@@ -15,7 +15,7 @@ from api.errors import FieldError, Invalid
 from api.services.base import ScopedService
 from api.services.custom_fields import CustomFieldService, coerce_custom_values
 from models import Company, Contact, CustomField, LeadStatus
-from models.phone import InvalidPhoneNumber, timezone_of, to_e164
+from models.phone import InvalidPhoneNumber, parse_phone, timezone_of
 from models.repositories import ContactRepository
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -48,9 +48,10 @@ class ContactRules:
         for name in ("first_name", "last_name"):
             if isinstance(out.get(name), str):
                 out[name] = out[name].strip()
+        phone_zone: str | None = None
         if out.get("phone"):
             try:
-                out["phone"] = to_e164(out["phone"], self.default_region)
+                out["phone"], phone_zone = parse_phone(out["phone"], self.default_region)
             except InvalidPhoneNumber as exc:
                 errors.append(FieldError(field="phone", message=str(exc)))
         elif "phone" in out:
@@ -82,7 +83,7 @@ class ContactRules:
             out["do_not_call"] = True
         phone = out.get("phone", current.phone if current else None)
         if not out.get("timezone") and (current is None or not current.timezone) and phone and not errors:
-            out["timezone"] = timezone_of(phone)
+            out["timezone"] = phone_zone or timezone_of(phone)
         if current is None and not (out.get("first_name") or out.get("last_name") or out.get("email") or phone):
             errors.append(FieldError(field="phone", message="a contact needs a name, an email or a phone"))
         return out, errors

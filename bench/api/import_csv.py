@@ -302,10 +302,10 @@ def in_process_import(url: str, csv_path: Path, profiler: cProfile.Profile | Non
 
 
 def profile_summary(profiler: cProfile.Profile, path: Path, top: int) -> str:
-    """Save the profile to ``path`` and return its ``top`` functions by own time."""
+    """Save the profile to ``path`` and return its ``top`` functions by cumulative time."""
     profiler.dump_stats(str(path))
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(top)
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(top)
     return text.getvalue()
 
 
@@ -466,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; child processes stopped", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -280,6 +280,7 @@ def request_kinds(seeded: Seeded, rows: int, deep_offset: int, rng: random.Rando
     statuses = list(LEAD_STATUSES)
 
     def fixed(params: dict[str, str]) -> Callable[[], tuple[str, dict[str, str]]]:
+        """A request builder that always asks for the contact list with ``params``."""
         return lambda: (CONTACTS, params)
 
     return [
@@ -354,6 +355,7 @@ async def measure_kind(
     deadline = time.perf_counter() + seconds
 
     async def worker() -> None:
+        """Send requests one after the other until the deadline or the request budget is reached."""
         nonlocal issued
         while issued < max_requests and time.perf_counter() < deadline:
             issued += 1
@@ -446,6 +448,7 @@ async def explain_kinds(url: str, seeded: Seeded, kinds: list[Kind]) -> dict[str
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        """Remember each statement the driver is about to run, with its parameters."""
         captured.append((statement, parameters))
 
     try:
@@ -482,13 +485,19 @@ async def explain_kinds(url: str, seeded: Seeded, kinds: list[Kind]) -> dict[str
 
 
 def plan_digest(plan: str) -> str:
-    """The scan nodes and the execution time of an EXPLAIN ANALYZE text, on one line."""
-    nodes = []
+    """The plan nodes (with rows filtered away and temp-file use) and the execution time, on one line."""
+    parts: list[str] = []
     for line in plan.splitlines():
         text = line.strip().removeprefix("->").strip()
-        if "Scan" in text or text.startswith(("Sort ", "WindowAgg", "Execution Time")):
-            nodes.append(text.split("  (")[0])
-    return "; ".join(nodes)
+        if "(cost=" in text and not text.startswith("Limit"):
+            parts.append(text.split("  (")[0])
+        elif text.startswith("Rows Removed by Filter:"):
+            parts[-1] += f" [removed {text.rsplit(' ', 1)[1]}]"
+        elif text.startswith("Buffers:") and "temp" in text and parts:
+            parts[-1] += f" [temp {text.split('temp ', 1)[1]}]"
+        elif text.startswith("Execution Time"):
+            parts.append(text.replace("Execution Time: ", ""))
+    return " > ".join(parts)
 
 
 def print_table(results: list[KindResult]) -> None:
@@ -632,6 +641,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted; child processes stopped", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             print(f"kept {work}")
