@@ -163,8 +163,10 @@ async def import_contacts(
                 seen_phones.add(phone)
             good.append({"account_id": contacts.account_id, "created_at": now, "updated_at": now, **values})
         if good:
-            # Core insert: the ORM bulk path costs ~40% of an import and adds nothing for new rows.
-            await session.execute(insert(Contact.__table__), good)
+            # Core insert (the ORM bulk path measured 2x slower on SQLite); RETURNING makes SQLAlchemy
+            # batch rows into multi-row VALUES, where a plain executemany went row by row on asyncpg.
+            table = Contact.__table__
+            await session.execute(insert(table).returning(table.c.id), good)
         await session.commit()
         report.imported += len(good)
         batch.clear()
