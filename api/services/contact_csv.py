@@ -126,7 +126,13 @@ async def import_contacts(
     companies = CompanyService(session, contacts.account_id, default_region=contacts.default_region)
     default_company = await companies.get(company_id) if company_id else None
     company_ids: dict[str, UUID] = {}
-    seen_phones: set[str] = set()
+    # One read of the account's phones: a per-batch IN query grew quadratically while PostgreSQL's
+    # statistics still described an empty table (100k rows: 270 s).
+    seen_phones: set[str] = set(
+        await session.scalars(
+            select(Contact.phone).where(Contact.account_id == contacts.account_id, Contact.phone.is_not(None))
+        )
+    )
     batch: list[tuple[int, dict[str, Any]]] = []
 
     async def company_for(record: dict[str, str]) -> UUID | None:
@@ -143,20 +149,11 @@ async def import_contacts(
         return company_ids[name]
 
     async def flush_batch() -> None:
-        phones = [v["phone"] for _, v in batch if v.get("phone")]
-        existing: set[str] = set()
-        for start in range(0, len(phones), 500):
-            rows = await session.scalars(
-                select(Contact.phone).where(
-                    Contact.account_id == contacts.account_id, Contact.phone.in_(phones[start : start + 500])
-                )
-            )
-            existing.update(rows)
         now = datetime.now(UTC)
         good: list[dict[str, Any]] = []
         for row_no, values in batch:
             phone = values.get("phone")
-            if phone and (phone in existing or phone in seen_phones):
+            if phone and phone in seen_phones:
                 report.reject(row_no, [("phone", f"{phone} already belongs to another contact")])
                 continue
             if phone:
