@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from advanced_alchemy.types import JsonB
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import AccountOwned, Base
+from models.base import AccountOwned, Base, postgres_only
 from models.enums import CustomFieldType, LeadStatus, enum_column
 
 
@@ -35,6 +35,18 @@ class Contact(AccountOwned, Base):
         Index("ix_contact_account_company", "account_id", "company_id"),
         Index("ix_contact_account_last_name", "account_id", "last_name"),
         Index("ix_contact_account_email", "account_id", "email"),
+        # Search and tag filters: `tags @> [...]`, name/email prefixes and phone digits anywhere.
+        postgres_only(
+            Index("ix_contact_tags_gin", "tags", postgresql_using="gin", postgresql_ops={"tags": "jsonb_path_ops"})
+        ),
+        postgres_only(
+            Index("ix_contact_first_name_trgm", text("lower(first_name) gin_trgm_ops"), postgresql_using="gin")
+        ),
+        postgres_only(
+            Index("ix_contact_last_name_trgm", text("lower(last_name) gin_trgm_ops"), postgresql_using="gin")
+        ),
+        postgres_only(Index("ix_contact_email_trgm", text("email gin_trgm_ops"), postgresql_using="gin")),
+        postgres_only(Index("ix_contact_phone_trgm", text("phone gin_trgm_ops"), postgresql_using="gin")),
     )
 
     company_id: Mapped[UUID] = mapped_column(ForeignKey("company.id", ondelete="RESTRICT"))

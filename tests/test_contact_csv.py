@@ -62,6 +62,8 @@ async def test_import_without_any_company_rejects_rows(client: AsyncTestClient, 
     assert report["imported"] == 0 and report["errors"][0]["field"] == "company"
     report = await _import(client, auth, "")
     assert report["errors"][0]["field"] == "header"
+    report = await _import(client, auth, f"first_name,company\nZed,{'C' * 201}\n")
+    assert report["rejected"] == 1 and report["errors"][0]["field"] == "company"
     r = await client.post(
         "/api/crm/contacts/import", headers=auth, files={"file": ("x.csv", b"\xff\xfe\x00bad", "text/csv")}
     )

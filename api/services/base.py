@@ -52,7 +52,7 @@ class ScopedService(Generic[M]):
         order = order_by if order_by is not None else (self.model.id, True)  # type: ignore[attr-defined]
         # A separate count(*): the default count(*) OVER () makes PostgreSQL read every matching
         # row in full before LIMIT applies.
-        return await self.repository.list_and_count(
+        return await self.repository.get_many_and_count(
             LimitOffset(limit=params.limit, offset=params.offset),
             *filters,
             order_by=order,

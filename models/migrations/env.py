@@ -10,16 +10,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import models
+from models.base import belongs_to_dialect
 
 config = context.config
 target_metadata = models.Base.metadata
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:
+    dialect = connection.dialect.name if connection is not None else (url or "").split(":")[0].split("+")[0]
     context.configure(
         connection=connection,
         url=url,
         target_metadata=target_metadata,
+        include_object=lambda obj, *_: belongs_to_dialect(obj, dialect),
         compare_type=True,
         render_as_batch=True,  # SQLite alters tables by copying them
         literal_binds=connection is None,
