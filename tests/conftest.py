@@ -39,22 +39,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", chosen, scope="session")
 
 
-def _reset_postgres() -> None:
+def _psql(sql: str) -> None:
+    """Run SQL on the test database with the psql client (no event loop involved)."""
     subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;",
-        ],
+        ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-v", "ON_ERROR_STOP=1", "-c", sql],
         check=True,
         capture_output=True,
     )
@@ -67,7 +55,7 @@ def migrated(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
         path = tmp_path_factory.mktemp("template") / "template.db"
         migrate(f"sqlite+aiosqlite:///{path}")
         return str(path)
-    _reset_postgres()
+    _psql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
     migrate(POSTGRES_URL)
     return POSTGRES_URL
 
@@ -81,25 +69,7 @@ def database_url(backend: str, migrated: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite+aiosqlite:///{path}"
         return
     yield migrated
-    tables = ", ".join(t for t in _table_names())
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            f"TRUNCATE {tables} CASCADE;",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    _psql(f"TRUNCATE {', '.join(_table_names())} CASCADE;")
 
 
 def _table_names() -> list[str]:
