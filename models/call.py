@@ -57,6 +57,11 @@ class Call(AccountOwned, Base):
         back_populates="call", cascade="all, delete-orphan", order_by="CallTurn.seq", lazy="noload"
     )
 
+    @property
+    def has_recording(self) -> bool:
+        """Whether a recording was kept; the API serves the file, never its path."""
+        return bool(self.recording_path)
+
 
 class CallTurn(Base):
     """One turn of the transcript: who spoke, what, and when."""

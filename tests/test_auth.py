@@ -110,7 +110,7 @@ async def test_accounts_cannot_read_or_change_each_others_rows(
         if path != "/api/api-keys":
             assert (await client.get(f"{path}/{item_id}", headers=auth)).status_code == 200, path
     # references across accounts are refused too
-    company = (await client.post("/api/crm/companies", json={"name": "Mine"}, headers=mine)).json()
+    assert (await client.post("/api/crm/companies", json={"name": "Co"}, headers=mine)).status_code == 201
     r = await client.post(
         "/api/crm/contacts", headers=mine, json={"company_id": theirs["/api/crm/companies"], "first_name": "Q"}
     )
@@ -121,4 +121,3 @@ async def test_accounts_cannot_read_or_change_each_others_rows(
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "trunk_id"
     r = await client.get("/api/crm/contacts", params={"company_id": theirs["/api/crm/companies"]}, headers=mine)
     assert r.json()["count"] == 0
-    assert company["id"]

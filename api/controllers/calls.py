@@ -11,19 +11,7 @@ from api.pagination import Page, PageParams
 from api.schemas.calls import CallDetailOut, CallOut, CallTurnOut
 from api.schemas.common import to_out
 from api.services.calls import CallFilters, CallService
-from models import Call, CallDirection, CallStatus
-
-
-def call_out(call: Call, out_type: type[CallOut] = CallOut) -> CallOut:
-    """A call as the API shows it; the recording is a flag, fetched from its own route."""
-    out = to_out(
-        {
-            **{c: getattr(call, c) for c in CallOut.__struct_fields__ if hasattr(call, c)},
-            "has_recording": bool(call.recording_path),
-        },
-        out_type,
-    )
-    return out
+from models import CallDirection, CallStatus
 
 
 class CallController(Controller):
@@ -58,13 +46,11 @@ class CallController(Controller):
             until=until,
         )
         items, count = await calls_service.page(page, *calls_service.where(filters))
-        return Page(items=[call_out(c) for c in items], count=count, limit=page.limit, offset=page.offset)
+        return Page(items=[to_out(c, CallOut) for c in items], count=count, limit=page.limit, offset=page.offset)
 
     @get("/{call_id:uuid}")
     async def get_call(self, calls_service: CallService, call_id: UUID) -> CallDetailOut:
         """Read one call with its transcript."""
-        call = await calls_service.get(call_id)
-        out = call_out(call, CallDetailOut)
-        assert isinstance(out, CallDetailOut)
+        out = to_out(await calls_service.get(call_id), CallDetailOut)
         out.transcript = [to_out(t, CallTurnOut) for t in await calls_service.transcript(call_id)]
         return out
