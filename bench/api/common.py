@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,3 +206,21 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return str(value)
+
+
+def run_benchmark(prefix: str, keep: bool, body: Callable[[Path], int]) -> int:
+    """Run ``body`` in a scratch directory; BenchError exits 2, Ctrl-C or SIGTERM 130, the directory goes."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return body(work)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; child processes stopped", file=sys.stderr)
+        return 130
+    finally:
+        if keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

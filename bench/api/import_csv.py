@@ -15,10 +15,8 @@ import random
 import re
 import resource
 import shlex
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from bench.api.common import (
     interrupt_on_sigterm,
     machine,
     reset_postgres,
+    run_benchmark,
     run_child,
     write_result,
 )
@@ -399,81 +398,73 @@ def time_in_process(args: argparse.Namespace, work: Path, generated: GeneratedCs
     return inproc
 
 
+def _run(args: argparse.Namespace, work: Path) -> int:
+    """Generate, import, check and report; returns the exit code."""
+    result: dict[str, Any] = {"benchmark": "import_csv", "backend": args.backend, "rows": args.rows}
+    result["repeat"] = args.repeat
+    result["machine"] = machine()
+    generated = generate_csv(work / "contacts.csv", args.rows, args.seed)
+    result["csv"] = {
+        "rows": generated.rows,
+        "bad_rows": generated.bad_rows,
+        "companies": generated.companies,
+        "size_mib": generated.size_bytes / 2**20,
+        "generate_s": generated.seconds,
+    }
+    print(
+        f"CSV: {generated.rows} rows ({generated.bad_rows} bad), {generated.companies} companies, "
+        f"{generated.size_bytes / 2**20:.1f} MiB, generated in {generated.seconds:.1f} s"
+    )
+    cli_runs: list[dict[str, Any]] = []
+    proc_runs: list[dict[str, Any]] = []
+    for run_no in range(1, args.repeat + 1):
+        cli_runs.append(time_cli(args, work, generated, run_no))
+        if not args.skip_in_process:
+            proc_runs.append(time_in_process(args, work, generated, run_no))
+    result["cli"] = _summary(cli_runs, args.rows)
+    if proc_runs:
+        result["in_process"] = _summary(proc_runs, args.rows)
+        result["cli_overhead_s"] = result["cli"]["median_wall_s"] - result["in_process"]["median_wall_s"]
+
+    if args.profile:
+        url = database_url(args.backend, work / "profile", args.postgres_url)
+        fresh_database(args.backend, url)
+        profiler = cProfile.Profile()
+        profiled = in_process_import(url, generated.path, profiler)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        stats_path = RESULTS_DIR / f"import_csv-{args.backend}.prof"
+        print(f"\nprofiled in-process run: {profiled['wall_s']:.2f} s under cProfile; stats in {stats_path}")
+        print(profile_summary(profiler, stats_path, args.profile))
+        result["profile"] = {"wall_s_under_profiler": profiled["wall_s"], "stats": str(stats_path)}
+
+    goal_rate = GOAL_ROWS / GOAL_SECONDS
+    result["goal"] = f"{GOAL_ROWS} rows in <= {GOAL_SECONDS:.0f} s (>= {goal_rate:.0f} rows/s)"
+    problems = [p for r in cli_runs + proc_runs for p in r["problems"]]
+    result["problems"] = problems
+    scale = "" if args.rows == GOAL_ROWS else f"  [extrapolated from {args.rows} rows: run --rows {GOAL_ROWS}]"
+    print(f"\n{args.backend}, {args.rows} rows, median of {args.repeat}; goal {result['goal']}:")
+    for label, key in (("CLI (end to end)", "cli"), ("in process", "in_process")):
+        if key in result:
+            summary = result[key]
+            verdict = "MET" if summary["goal_met"] else "NOT MET"
+            print(
+                f"  {label:<17} {summary['median_wall_s']:7.2f} s (best {summary['best_wall_s']:.2f} s)  "
+                f"{summary['rows_per_s']:8.0f} rows/s  goal {verdict}{scale}"
+            )
+    if "cli_overhead_s" in result:
+        print(f"  CLI overhead (start-up, progress bar): {result['cli_overhead_s']:+.2f} s")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    path = write_result(f"import_csv-{args.backend}", result)
+    print(f"result: {path}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate the CSV, time the CLI and in-process imports, print the figures and write the JSON result."""
     args = parse_args(argv)
     interrupt_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix=f"trunkline-import-{args.backend}-"))
-    result: dict[str, Any] = {"benchmark": "import_csv", "backend": args.backend, "rows": args.rows}
-    result["repeat"] = args.repeat
-    result["machine"] = machine()
-    try:
-        generated = generate_csv(work / "contacts.csv", args.rows, args.seed)
-        result["csv"] = {
-            "rows": generated.rows,
-            "bad_rows": generated.bad_rows,
-            "companies": generated.companies,
-            "size_mib": generated.size_bytes / 2**20,
-            "generate_s": generated.seconds,
-        }
-        print(
-            f"CSV: {generated.rows} rows ({generated.bad_rows} bad), {generated.companies} companies, "
-            f"{generated.size_bytes / 2**20:.1f} MiB, generated in {generated.seconds:.1f} s"
-        )
-        cli_runs: list[dict[str, Any]] = []
-        proc_runs: list[dict[str, Any]] = []
-        for run_no in range(1, args.repeat + 1):
-            cli_runs.append(time_cli(args, work, generated, run_no))
-            if not args.skip_in_process:
-                proc_runs.append(time_in_process(args, work, generated, run_no))
-        result["cli"] = _summary(cli_runs, args.rows)
-        if proc_runs:
-            result["in_process"] = _summary(proc_runs, args.rows)
-            result["cli_overhead_s"] = result["cli"]["median_wall_s"] - result["in_process"]["median_wall_s"]
-
-        if args.profile:
-            url = database_url(args.backend, work / "profile", args.postgres_url)
-            fresh_database(args.backend, url)
-            profiler = cProfile.Profile()
-            profiled = in_process_import(url, generated.path, profiler)
-            RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            stats_path = RESULTS_DIR / f"import_csv-{args.backend}.prof"
-            print(f"\nprofiled in-process run: {profiled['wall_s']:.2f} s under cProfile; stats in {stats_path}")
-            print(profile_summary(profiler, stats_path, args.profile))
-            result["profile"] = {"wall_s_under_profiler": profiled["wall_s"], "stats": str(stats_path)}
-
-        goal_rate = GOAL_ROWS / GOAL_SECONDS
-        result["goal"] = f"{GOAL_ROWS} rows in <= {GOAL_SECONDS:.0f} s (>= {goal_rate:.0f} rows/s)"
-        problems = [p for r in cli_runs + proc_runs for p in r["problems"]]
-        result["problems"] = problems
-        scale = "" if args.rows == GOAL_ROWS else f"  [extrapolated from {args.rows} rows: run --rows {GOAL_ROWS}]"
-        print(f"\n{args.backend}, {args.rows} rows, median of {args.repeat}; goal {result['goal']}:")
-        for label, key in (("CLI (end to end)", "cli"), ("in process", "in_process")):
-            if key in result:
-                summary = result[key]
-                verdict = "MET" if summary["goal_met"] else "NOT MET"
-                print(
-                    f"  {label:<17} {summary['median_wall_s']:7.2f} s (best {summary['best_wall_s']:.2f} s)  "
-                    f"{summary['rows_per_s']:8.0f} rows/s  goal {verdict}{scale}"
-                )
-        if "cli_overhead_s" in result:
-            print(f"  CLI overhead (start-up, progress bar): {result['cli_overhead_s']:+.2f} s")
-        for problem in problems:
-            print(f"PROBLEM: {problem}")
-        path = write_result(f"import_csv-{args.backend}", result)
-        print(f"result: {path}")
-        return 1 if problems else 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; child processes stopped", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return run_benchmark(f"trunkline-import-{args.backend}-", args.keep, lambda work: _run(args, work))
 
 
 if __name__ == "__main__":

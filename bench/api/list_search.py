@@ -10,10 +10,8 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,6 +37,7 @@ from bench.api.common import (
     machine,
     percentile,
     reset_postgres,
+    run_benchmark,
     stop_process,
     write_result,
 )
@@ -616,11 +615,8 @@ async def _main(args: argparse.Namespace, work: Path, result: dict[str, Any]) ->
             print(f"  {name:<15} {digest}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Seed, start the server, drive the load, print the table and write the JSON result."""
-    args = parse_args(argv)
-    interrupt_on_sigterm()
-    work = Path(tempfile.mkdtemp(prefix="trunkline-list-search-"))
+def _run(args: argparse.Namespace, work: Path) -> int:
+    """Seed, serve, load, report; returns the exit code."""
     result: dict[str, Any] = {
         "benchmark": "list_search",
         "backend": "postgresql",
@@ -630,25 +626,20 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": args.concurrency,
         "machine": machine(),
     }
-    try:
-        asyncio.run(_main(args, work, result))
-        errors = sum(k["errors"] for k in result.get("kinds", []))
-        path = write_result("list_search-postgresql", result)
-        print(f"\nresult: {path}")
-        if errors:
-            print(f"PROBLEM: {errors} requests failed (see 'statuses' in the result)")
-        return 1 if errors else 0
-    except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; child processes stopped", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    asyncio.run(_main(args, work, result))
+    errors = sum(k["errors"] for k in result.get("kinds", []))
+    path = write_result("list_search-postgresql", result)
+    print(f"\nresult: {path}")
+    if errors:
+        print(f"PROBLEM: {errors} requests failed (see 'statuses' in the result)")
+    return 1 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed, start the server, drive the load, print the table and write the JSON result."""
+    args = parse_args(argv)
+    interrupt_on_sigterm()
+    return run_benchmark("trunkline-list-search-", args.keep, lambda work: _run(args, work))
 
 
 if __name__ == "__main__":
