@@ -55,6 +55,7 @@ async def test_import_keeps_good_rows_and_names_each_bad_row(client: AsyncTestCl
     companies = {c["name"]: c["id"] for c in (await client.get("/api/crm/companies", headers=auth)).json()["items"]}
     assert ada["company_id"] == companies["Analytical"]  # created from the company column
     assert by_name["Alan"]["company_id"] == fallback["id"]  # no company cell: the chosen company
+    assert "Navy" not in companies  # its only row was rejected, so the company was never created
 
 
 async def test_import_without_any_company_rejects_rows(client: AsyncTestClient, auth: dict[str, str]) -> None:

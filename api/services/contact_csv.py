@@ -142,10 +142,11 @@ async def import_contacts(
     )
     batch: list[tuple[int, dict[str, Any]]] = []
 
-    async def company_for(record: dict[str, str]) -> UUID | None:
+    async def company_for(record: dict[str, str]) -> UUID:
         name = (record.get("company") or "").strip()
         if not name:
-            return default_company.id if default_company else None
+            assert default_company is not None  # rows without either were rejected above
+            return default_company.id
         if name not in company_ids:
             created = Company(account_id=contacts.account_id, name=name)
             session.add(created)
@@ -181,16 +182,16 @@ async def import_contacts(
             report.reject(row_no, [("row", "has more cells than the header")])
             continue
         values, problems = _text_values(record, custom_columns)
-        cid = await company_for(record) if not problems else None
-        if cid is None and not problems:
-            problems.append(("company", "no company: add a 'company' column or choose a company for the import"))
         if not problems:
-            values["company_id"] = cid
             values, field_errors = rules.clean(values)
             problems = [(e.field, e.message) for e in field_errors]
+        if not problems and not (record.get("company") or "").strip() and default_company is None:
+            problems.append(("company", "no company: add a 'company' column or choose a company for the import"))
         if problems:
             report.reject(row_no, problems)
             continue
+        # Only a row that will be imported may create its company: a rejected row leaves nothing behind.
+        values["company_id"] = await company_for(record)
         values.setdefault("lead_status", LeadStatus.NEW)
         values.setdefault("do_not_call", values.get("lead_status") == LeadStatus.DNC)
         values.setdefault("tags", [])

@@ -83,7 +83,8 @@ class ContactRules:
             out["do_not_call"] = True
         phone = out.get("phone", current.phone if current else None)
         if not out.get("timezone") and (current is None or not current.timezone) and phone and not errors:
-            out["timezone"] = phone_zone or timezone_of(phone)
+            # A phone parsed just above already told its zone (None when it spans several).
+            out["timezone"] = phone_zone if "phone" in out else timezone_of(phone)
         if current is None and not (out.get("first_name") or out.get("last_name") or out.get("email") or phone):
             errors.append(FieldError(field="phone", message="a contact needs a name, an email or a phone"))
         return out, errors
