@@ -52,6 +52,7 @@ from bench.api.import_csv import (
     TAGS,
     company_names,
 )
+from models import Company, Contact
 
 CONTACTS = "/api/crm/contacts"
 COPY_CHUNK = 50_000
@@ -107,27 +108,6 @@ TIMEZONES = {
     718: "America/New_York",
     917: "America/New_York",
 }
-CONTACT_COLUMNS = [
-    "id",
-    "company_id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "job_title",
-    "timezone",
-    "lead_status",
-    "do_not_call",
-    "tags",
-    "custom_fields",
-    "notes",
-    "source",
-    "account_id",
-    "sa_orm_sentinel",
-    "created_at",
-    "updated_at",
-]
-COMPANY_COLUMNS = ["id", "name", "website", "industry", "phone", "notes", "account_id", "created_at", "updated_at"]
 INDUSTRIES = ("Software", "Logistics", "Healthcare", "Retail", "Manufacturing", "Finance", "Real estate", None)
 
 
@@ -150,8 +130,8 @@ def _weights(pairs: tuple[tuple[str, int], ...]) -> tuple[list[str], list[int]]:
 
 def contact_records(
     rng: random.Random, account_id: UUID, company_ids: list[UUID], rows: int, now: datetime
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Yield chunks of COPY records: ``rows`` contacts with unique E.164 phones, skewed over the companies."""
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield chunks of contacts by column name: ``rows`` of them with unique E.164 phones, skewed over companies."""
     last_names, last_weights = _weights(LAST_NAMES)
     # A few big companies and a long tail, as real CRMs have.
     company_weights = [1 / (rank + 1) ** 0.8 for rank in range(len(company_ids))]
@@ -159,7 +139,7 @@ def contact_records(
     if rows > space:
         raise BenchError(f"--rows: at most {space} rows have unique phone numbers")
     phone_ids = rng.sample(range(space), rows)
-    chunk: list[tuple[Any, ...]] = []
+    chunk: list[dict[str, Any]] = []
     for i in range(rows):
         first = rng.choice(FIRST_NAMES)
         last = rng.choices(last_names, last_weights)[0]
@@ -170,32 +150,41 @@ def contact_records(
         tags = rng.sample(TAGS, rng.choices((0, 1, 2, 3), (30, 40, 20, 10))[0])
         local = "".join(c for c in f"{first}.{last}".lower() if c.isascii() and (c.isalnum() or c == "."))
         chunk.append(
-            (
-                uuid7(),
-                rng.choices(company_ids, company_weights)[0],
-                first,
-                last,
-                f"{local}{i}@{rng.choice(DOMAINS)}",
-                f"+1{area}{exchange + 200}{subscriber:04d}",
-                rng.choice(JOB_TITLES) or None,
-                TIMEZONES[area],
-                status,
-                status == "dnc" or rng.random() < 0.01,
-                json.dumps(tags),
-                "{}",
-                None,
-                rng.choice(SOURCES) or None,
-                account_id,
-                None,
-                now,
-                now,
-            )
+            {
+                "id": uuid7(),
+                "company_id": rng.choices(company_ids, company_weights)[0],
+                "first_name": first,
+                "last_name": last,
+                "email": f"{local}{i}@{rng.choice(DOMAINS)}",
+                "phone": f"+1{area}{exchange + 200}{subscriber:04d}",
+                "job_title": rng.choice(JOB_TITLES) or None,
+                "timezone": TIMEZONES[area],
+                "lead_status": status,
+                "do_not_call": status == "dnc" or rng.random() < 0.01,
+                "tags": json.dumps(tags),
+                "custom_fields": "{}",
+                "source": rng.choice(SOURCES) or None,
+                "account_id": account_id,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
         if len(chunk) >= COPY_CHUNK:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
+
+
+async def copy_rows(conn: asyncpg.Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """COPY rows given by column name into ``model``'s table; columns they leave out are NULL."""
+    columns = [column.name for column in model.__table__.columns]
+    unknown = set(rows[0]) - set(columns) if rows else set()
+    if unknown:
+        raise BenchError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
+    await conn.copy_records_to_table(
+        model.__tablename__, columns=columns, records=[tuple(row.get(c) for c in columns) for row in rows]
+    )
 
 
 async def seed(url: str, rows: int, companies: int, seed_value: int, vacuum: bool) -> Seeded:
@@ -218,11 +207,19 @@ async def seed(url: str, rows: int, companies: int, seed_value: int, vacuum: boo
     try:
         names = company_names(rng, companies)
         company_ids = [uuid7() for _ in names]
-        await conn.copy_records_to_table(
-            "company",
-            columns=COMPANY_COLUMNS,
-            records=[
-                (cid, name, _website(name), rng.choice(INDUSTRIES), None, None, account.id, now, now)
+        await copy_rows(
+            conn,
+            Company,
+            [
+                {
+                    "id": cid,
+                    "name": name,
+                    "website": _website(name),
+                    "industry": rng.choice(INDUSTRIES),
+                    "account_id": account.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for cid, name in zip(company_ids, names, strict=True)
             ],
         )
@@ -231,10 +228,10 @@ async def seed(url: str, rows: int, companies: int, seed_value: int, vacuum: boo
         email_prefix = ""
         done = 0
         for chunk in contact_records(rng, account.id, company_ids, rows, now):
-            await conn.copy_records_to_table("contact", columns=CONTACT_COLUMNS, records=chunk)
-            contact_ids.extend(r[0] for r in chunk[::every])
+            await copy_rows(conn, Contact, chunk)
+            contact_ids.extend(r["id"] for r in chunk[::every])
             if not email_prefix:  # e.g. "mary.jo": a prefix of emails only, never of a name
-                first, last = str(chunk[len(chunk) // 2][4]).split("@")[0].split(".")[:2]
+                first, last = str(chunk[len(chunk) // 2]["email"]).split("@")[0].split(".")[:2]
                 email_prefix = f"{first}.{last[:2]}"
             done += len(chunk)
             print(f"  seeded {done}/{rows} contacts", end="\r", flush=True)
