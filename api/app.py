@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
@@ -40,6 +42,37 @@ class MetricsController(PrometheusController):
 
     path = "/metrics"
     openmetrics_format = False
+
+
+# Writes to these collections change what the SIP engine must know: trunks, DIDs and their assistants.
+ROUTING_PATHS = ("/api/trunks", "/api/phone-numbers", "/api/assistants")
+
+
+@asynccontextmanager
+async def telephony_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Start this node's SIP engine with the server and stop it (hanging up calls) on shutdown."""
+    settings: Settings = app.state.settings
+    if not settings.sip.enabled:
+        app.state.telephony = None
+        yield
+        return
+    from api.telephony.node import TelephonyNode
+
+    node = TelephonyNode(settings, app.state.sessionmaker, app.state.secrets)
+    await node.start()
+    app.state.telephony = node
+    try:
+        yield
+    finally:
+        app.state.telephony = None
+        await node.stop()
+
+
+async def refresh_routes_after_edits(request: Request[Any, Any, Any]) -> None:
+    """Apply trunk, number and assistant edits to the live SIP engine without a restart."""
+    node = getattr(request.app.state, "telephony", None)
+    if node is not None and request.method != "GET" and request.url.path.startswith(ROUTING_PATHS):
+        node.request_refresh()
 
 
 def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litestar:
@@ -103,5 +136,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.api.cors_origins) if settings.api.cors_origins else None,
         state=state,
+        lifespan=[telephony_lifespan],
+        after_response=refresh_routes_after_edits,
         debug=False,
     )

@@ -44,11 +44,35 @@ class ApiSettings(Section):
 class SipSettings(Section):
     """Where the SIP user agent listens and how many calls this node carries."""
 
+    enabled: bool = True
     host: str = "0.0.0.0"
     port: int = Field(5060, ge=1, le=65535)
     transport: Literal["udp", "tcp", "tls"] = "udp"
     public_address: str | None = None
     max_concurrent_calls: int = Field(50, ge=1, le=2000)
+    rtp_ports: str | None = Field(None, pattern=r"^\d{1,5}-\d{1,5}$", description="RTP port range, e.g. 10000-20000")
+    ring_timeout_s: int = Field(30, ge=5, le=300)
+    register_retry_s: float = Field(2.0, gt=0, le=300, description="First retry delay after a failed REGISTER")
+    audio_handler: Literal["echo", "tone"] = Field(
+        "echo", description="What talks on calls until the conversation engine is configured"
+    )
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int] | None:
+        """The RTP port range as (first, last), or None for the stack's default."""
+        if not self.rtp_ports:
+            return None
+        first, last = (int(p) for p in self.rtp_ports.split("-"))
+        return first, last
+
+    @field_validator("rtp_ports")
+    @classmethod
+    def _ordered_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            first, last = (int(p) for p in value.split("-"))
+            if not 1024 <= first < last <= 65535:
+                raise ValueError("must be FIRST-LAST with 1024 <= FIRST < LAST <= 65535")
+        return value
 
     @field_validator("host", "public_address")
     @classmethod

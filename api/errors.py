@@ -78,6 +78,12 @@ class Forbidden(ApiError):
     status_code = 403
 
 
+class Unavailable(ApiError):
+    """This node cannot do it right now (no SIP engine, no capacity); the client may retry."""
+
+    status_code = 503
+
+
 def _respond(
     status: int, detail: str, errors: list[FieldError] | None = None, headers: dict[str, str] | None = None
 ) -> Response[ErrorBody]:

@@ -81,7 +81,7 @@ def _table_names() -> list[str]:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     """Settings of a node whose data lives in the test's temporary directory."""
-    return load_settings(data_dir=tmp_path / "var", database={"url": database_url})
+    return load_settings(data_dir=tmp_path / "var", database={"url": database_url}, sip={"enabled": False})
 
 
 @pytest.fixture

@@ -19,7 +19,15 @@ TRUNKLINE = str(Path(sys.executable).with_name("trunkline"))
 
 def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKLINE_")}
-    env.update(TRUNKLINE_DATA_DIR=str(tmp_path / "var"), TRUNKLINE_DATABASE__URL=database_url, **extra)
+    # These tests are about the CLI and the API; SIP has its own tests with real peers.
+    env.update(
+        {
+            "TRUNKLINE_DATA_DIR": str(tmp_path / "var"),
+            "TRUNKLINE_DATABASE__URL": database_url,
+            "TRUNKLINE_SIP__ENABLED": "false",
+            **extra,
+        }
+    )
     return env
 
 

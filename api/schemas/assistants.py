@@ -74,7 +74,7 @@ class _AssistantFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     outbound_enabled: bool | UnsetType = UNSET
     region: ShortText | UnsetType | None = UNSET
     end_call_phrases: Annotated[list[Phrase], Meta(max_length=50)] | UnsetType = UNSET
-    max_call_duration_s: Annotated[int, Meta(ge=30, le=14_400)] | UnsetType = UNSET
+    max_call_duration_s: Annotated[int, Meta(ge=10, le=14_400)] | UnsetType = UNSET
     silence_timeout_s: Annotated[int, Meta(ge=3, le=600)] | UnsetType = UNSET
     recording_enabled: bool | UnsetType = UNSET
     voicemail_message: LongText | UnsetType | None = UNSET

@@ -12,6 +12,15 @@ import msgspec
 from models import CallDirection, CallStatus
 
 
+class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """Place an outbound call: who talks, whom to call, from which number, for which contact."""
+
+    assistant_id: UUID
+    to_number: str | None = None
+    from_number_id: UUID | None = None
+    contact_id: UUID | None = None
+
+
 class CallTurnOut(msgspec.Struct):
     """One transcript turn."""
 

@@ -1,0 +1,77 @@
+"""Call rows written as the call runs: created at INVITE, updated on answer and at the end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import Call, CallDirection, CallStatus
+from sip_engine.calls import CallEnd, Outcome
+
+OUTCOME_STATUS = {
+    Outcome.ANSWERED: CallStatus.ANSWERED,
+    Outcome.NO_ANSWER: CallStatus.NO_ANSWER,
+    Outcome.BUSY: CallStatus.BUSY,
+    Outcome.DECLINED: CallStatus.DECLINED,
+    Outcome.ERROR: CallStatus.ERROR,
+}
+
+
+def _at(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
+
+
+class CallRecords:
+    """Writes one node's call rows; every write is its own short transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def open(
+        self,
+        *,
+        account_id: UUID,
+        direction: CallDirection,
+        from_number: str,
+        to_number: str,
+        status: CallStatus,
+        **links: Any,
+    ) -> UUID:
+        """Create the call's row and return its id."""
+        async with self._sessions() as session, session.begin():
+            call = Call(
+                account_id=account_id,
+                direction=direction,
+                from_number=from_number[:64],
+                to_number=to_number[:64],
+                status=status,
+                started_at=datetime.now(UTC),
+                **links,
+            )
+            session.add(call)
+        return call.id
+
+    async def update(self, call_id: UUID, **values: Any) -> None:
+        """Set columns of a call's row."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(Call).where(Call.id == call_id).values(**values))
+
+    async def answered(self, call_id: UUID, answered_at: float | None) -> None:
+        """Mark the call as talking."""
+        await self.update(call_id, status=CallStatus.IN_PROGRESS, answered_at=_at(answered_at), sip_code=200)
+
+    async def ended(self, call_id: UUID, end: CallEnd) -> None:
+        """Store how the call ended: status, SIP code, who hung up, end time and talk duration."""
+        duration = (end.ended_at - end.answered_at) if end.answered_at is not None else 0.0
+        await self.update(
+            call_id,
+            status=OUTCOME_STATUS[end.outcome],
+            sip_code=end.sip_code,
+            hangup_by=end.hangup_by.value if end.hangup_by else None,
+            ended_at=_at(end.ended_at),
+            duration_s=round(max(duration, 0.0), 3),
+        )
