@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -86,7 +87,7 @@ class CallNotAnswered(Exception):
 class SipCall:
     """A live call: answer, hang up, DTMF, transfers, audio; ``ended`` resolves with its CallEnd."""
 
-    def __init__(self, call: Call, direction: str, route: Any = None) -> None:
+    def __init__(self, call: Call, direction: str, route: Any = None, missed: list[StackEvent] | None = None) -> None:
         self._call = call
         self.direction = direction
         self.route = route
@@ -102,6 +103,9 @@ class SipCall:
         call.on_dtmf(self._on_digit)
         if call.state is CallState.ESTABLISHED:  # answered before we started listening
             self._mark_established()
+        # A fast peer can answer or refuse before dial() returns: replay what was reported meanwhile.
+        for event in missed or ():
+            self._on_event(event)
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -109,6 +113,11 @@ class SipCall:
     def id(self) -> str:
         """The SIP Call-ID."""
         return self._call.call_id or f"handle-{self._call.handle}"
+
+    @property
+    def handle(self) -> int:
+        """The stack's handle of the call."""
+        return self._call.handle
 
     @property
     def peer(self) -> str:
@@ -127,7 +136,7 @@ class SipCall:
 
     # --- controls -------------------------------------------------------------------------------
 
-    async def answer(self, timeout: float = 5.0) -> None:
+    async def answer(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (bounds the wait for media)
         """Answer an inbound call and wait until media is up."""
         await self._call.answer()
         await asyncio.wait_for(self._established.wait(), timeout)
@@ -168,12 +177,12 @@ class SipCall:
         """Call ``callback(digit)`` for each digit the far end presses."""
         self._dtmf_callbacks.append(callback)
 
-    async def transfer(self, target_uri: str, timeout: float = 10.0) -> None:
+    async def transfer(self, target_uri: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Cold transfer: REFER the far end to ``target_uri`` and wait for its outcome."""
         await self._call.transfer(target_uri, timeout=timeout)
         self._hung_up_by = self._hung_up_by or HangupBy.AGENT
 
-    async def attended_transfer(self, consult: SipCall, timeout: float = 10.0) -> None:
+    async def attended_transfer(self, consult: SipCall, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Warm transfer: REFER with Replaces, joining the far end to the consult call's peer."""
         await self._call.attended_transfer(consult._call, timeout=timeout)
         self._hung_up_by = self._hung_up_by or HangupBy.AGENT
@@ -220,10 +229,8 @@ class SipCall:
 
     def flush_tx(self) -> None:
         """Drop written audio not yet sent."""
-        try:
+        with contextlib.suppress(AudioNotActive, AudioRestarted):
             self._call.audio.flush_tx()
-        except (AudioNotActive, AudioRestarted):
-            pass
 
     def media_stats(self) -> dict[str, Any]:
         """The stack's closing media statistics (empty until the call ended)."""

@@ -101,6 +101,9 @@ class SipEngine:
         self._lock = threading.Lock()
         self._reserved = 0  # calls counted against the limit, inbound ones from the SIP thread
         self._apply_lock = asyncio.Lock()
+        # Call events that arrive before their SipCall exists (a peer refusing within a millisecond).
+        self._unclaimed: dict[int, list[Any]] = {}
+        self._claimed: set[int] = set()
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ class SipEngine:
         runtime = Runtime()
         await runtime.start(self.config.stack_config())
         self._runtime = runtime
+        runtime.subscribe(self._hold_unclaimed_events)
         self._screen.install()
         domain = f"{self.config.public_address or self.config.host}:{self.config.port}"
         self._listener = await UserAgent.create(
@@ -260,7 +264,7 @@ class SipEngine:
 
     def _accept_incoming(self, call: Any) -> None:
         route = self._screen.take_route(call.call_id)
-        sip_call = SipCall(call, "inbound", route)
+        sip_call = SipCall(call, "inbound", route, missed=self._claim(call))
         self._track(sip_call, reserved=True)
         self._spawn(self._run_inbound(sip_call))
 
@@ -300,7 +304,7 @@ class SipEngine:
             with self._lock:
                 self._reserved -= 1
             raise
-        sip_call = SipCall(call, "outbound")
+        sip_call = SipCall(call, "outbound", missed=self._claim(call))
         self._track(sip_call, reserved=True)
         return sip_call
 
@@ -318,17 +322,30 @@ class SipEngine:
             with self._lock:
                 self._reserved -= 1
             raise
-        sip_call = SipCall(call, "outbound")
+        sip_call = SipCall(call, "outbound", missed=self._claim(call))
         self._track(sip_call, reserved=True)
         return sip_call
 
     # --- bookkeeping -----------------------------------------------------------------------------
+
+    def _hold_unclaimed_events(self, event: Any) -> None:
+        """Keep call events until their SipCall exists; bounded, the oldest calls are forgotten first."""
+        if not event.call or event.call in self._claimed:
+            return
+        self._unclaimed.setdefault(event.call, []).append(event)
+        while len(self._unclaimed) > 256:
+            self._unclaimed.pop(next(iter(self._unclaimed)))
+
+    def _claim(self, call: Any) -> list[Any]:
+        self._claimed.add(call.handle)
+        return self._unclaimed.pop(call.handle, [])
 
     def _track(self, call: SipCall, reserved: bool) -> None:
         self._calls[call.id] = call
 
         def done(_: asyncio.Future[Any]) -> None:
             self._calls.pop(call.id, None)
+            self._claimed.discard(call.handle)
             if reserved:
                 with self._lock:
                     self._reserved -= 1

@@ -43,18 +43,22 @@ def _free_port() -> int:
 
 def _start(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
+    # A file, not a pipe: nobody reads a pipe while the server runs, and a full pipe would block its logging.
+    log = open(cwd / "server.log", "w")  # noqa: SIM115 (closed by _stop)
     proc = subprocess.Popen(
         [TRUNKLINE, "serve"],
         env={**env, "TRUNKLINE_API__PORT": str(port)},
         cwd=cwd,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    proc.log_path = cwd / "server.log"  # type: ignore[attr-defined]
+    proc.log_file = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError(f"serve exited with {proc.returncode}: {_stop(proc)}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc, port
@@ -65,13 +69,15 @@ def _start(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[str], int]:
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
-    proc.terminate()
-    try:
-        out, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-    return out or ""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    proc.log_file.close()  # type: ignore[attr-defined]
+    return proc.log_path.read_text(errors="replace")  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
