@@ -104,8 +104,9 @@ class SipCall:
         if call.state is CallState.ESTABLISHED:  # answered before we started listening
             self._mark_established()
         # A fast peer can answer or refuse before dial() returns: replay what was reported meanwhile.
+        # Replayed through the library's own handler so the Call's state is right too; it fans out to us.
         for event in missed or ():
-            self._on_event(event)
+            call._on_stack_event(event)
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -179,13 +180,24 @@ class SipCall:
 
     async def transfer(self, target_uri: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Cold transfer: REFER the far end to ``target_uri`` and wait for its outcome."""
-        await self._call.transfer(target_uri, timeout=timeout)
-        self._hung_up_by = self._hung_up_by or HangupBy.AGENT
+        # The stack closes this leg before transfer() returns: say who ended it first.
+        previous, self._hung_up_by = self._hung_up_by, self._hung_up_by or HangupBy.AGENT
+        try:
+            await self._call.transfer(target_uri, timeout=timeout)
+        except BaseException:
+            if not self._ended.done():
+                self._hung_up_by = previous
+            raise
 
     async def attended_transfer(self, consult: SipCall, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Warm transfer: REFER with Replaces, joining the far end to the consult call's peer."""
-        await self._call.attended_transfer(consult._call, timeout=timeout)
-        self._hung_up_by = self._hung_up_by or HangupBy.AGENT
+        previous, self._hung_up_by = self._hung_up_by, self._hung_up_by or HangupBy.AGENT
+        try:
+            await self._call.attended_transfer(consult._call, timeout=timeout)
+        except BaseException:
+            if not self._ended.done():
+                self._hung_up_by = previous
+            raise
 
     # --- audio port (sip_engine.interfaces.AudioPort) -------------------------------------------
 
