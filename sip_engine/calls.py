@@ -20,7 +20,6 @@ from baresip import (
     CallDeclined,
     CallFailed,
     CallState,
-    CallTimeout,
     DigitEvent,
     Event,
     StackEvent,
@@ -65,8 +64,6 @@ def outcome_of_failure(exc: BaseException) -> tuple[Outcome, int | None, str]:
     """Map a failed dial to the product's outcome, the SIP code and a reason."""
     status = getattr(exc, "status", None)
     reason = str(getattr(exc, "reason", "") or exc)
-    if isinstance(exc, CallTimeout):
-        return Outcome.NO_ANSWER, status or 487, "no answer before the ring timeout"
     if isinstance(exc, CallBusy) or status in (486, 600):
         return Outcome.BUSY, status or 486, reason
     if isinstance(exc, CallDeclined) or status == 603:
@@ -97,7 +94,6 @@ class SipCall:
         self._established = asyncio.Event()
         self._ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._dtmf_callbacks: list[Callable[[str], None]] = []
-        self._final_code: int | None = None
         self._failure: tuple[Outcome, int | None, str] | None = None
         call.on(self._on_event)
         call.on_dtmf(self._on_digit)
@@ -244,11 +240,6 @@ class SipCall:
         with contextlib.suppress(AudioNotActive, AudioRestarted):
             self._call.audio.flush_tx()
 
-    def media_stats(self) -> dict[str, Any]:
-        """The stack's closing media statistics (empty until the call ended)."""
-        stats = self._call.final_stats
-        return {} if stats is None else {f: getattr(stats, f) for f in stats.__dataclass_fields__}
-
     # --- events ---------------------------------------------------------------------------------
 
     def _on_digit(self, event: DigitEvent) -> None:
@@ -266,7 +257,6 @@ class SipCall:
 
     def _mark_established(self) -> None:
         self.answered_at = self.answered_at or time.time()
-        self._final_code = 200
         self._established.set()
 
     def _end_from(self, reason: str) -> CallEnd:

@@ -147,17 +147,6 @@ class SipEngine:
             await self._runtime.close()
             self._runtime = None
 
-    @property
-    def active_calls(self) -> int:
-        """Calls this node carries now (inbound and outbound)."""
-        with self._lock:
-            return self._reserved
-
-    def registration_status(self, trunk_id: str) -> RegistrationStatus:
-        """The current registration status of a trunk."""
-        state = self._trunks.get(trunk_id)
-        return state.status if state else RegistrationStatus.UNREGISTERED
-
     # --- trunks ----------------------------------------------------------------------------------
 
     async def apply_trunks(self, trunks: list[TrunkSettings]) -> None:
@@ -175,11 +164,6 @@ class SipEngine:
                 if current is not None:
                     await self._remove_trunk(trunk_id)
                 await self._add_trunk(settings)
-
-    def trunk(self, trunk_id: str) -> TrunkSettings | None:
-        """The settings the engine holds for a trunk."""
-        state = self._trunks.get(trunk_id)
-        return state.settings if state else None
 
     async def _add_trunk(self, settings: TrunkSettings) -> None:
         state = _TrunkState(settings)
@@ -254,18 +238,21 @@ class SipEngine:
 
     def _screen_invite(self, offer: InboundOffer) -> Refusal | Any:
         """On the SIP thread: capacity first, then the application's router."""
-        with self._lock:
-            if self._reserved >= self.config.max_concurrent_calls:
-                return Refusal(503, "Service Unavailable")
+        if not self._reserve():
+            return Refusal(503, "Service Unavailable")
+        try:
             decision = self._router(offer)
-            if not isinstance(decision, Refusal):
-                self._reserved += 1
-            return decision
+        except BaseException:
+            self._release()
+            raise
+        if isinstance(decision, Refusal):
+            self._release()
+        return decision
 
     def _accept_incoming(self, call: Any) -> None:
         route = self._screen.take_route(call.call_id)
         sip_call = SipCall(call, "inbound", route, missed=self._claim(call))
-        self._track(sip_call, reserved=True)
+        self._track(sip_call)
         self._spawn(self._run_inbound(sip_call))
 
     async def _run_inbound(self, call: SipCall) -> None:
@@ -284,46 +271,40 @@ class SipEngine:
         state = self._trunks.get(trunk_id)
         if state is None or self._runtime is None:
             raise UnknownTrunkError(f"trunk {trunk_id} is not active on this node")
-        with self._lock:
-            if self._reserved >= self.config.max_concurrent_calls:
-                raise CapacityError(f"this node already carries {self._reserved} calls")
-            self._reserved += 1
-        try:
-            key = caller_id or ""
-            agent = state.dialers.get(key)
+        runtime = self._runtime
+
+        async def place() -> Any:
+            agent = state.dialers.get(caller_id or "")
             if agent is None:
                 agent = await UserAgent.create(
-                    self._runtime, state.settings.account(user=caller_id or None), transfer_policy="reject"
+                    runtime, state.settings.account(user=caller_id or None), transfer_policy="reject"
                 )
-                state.dialers[key] = agent
+                state.dialers[caller_id or ""] = agent
             extra = dict(headers or {})
             if caller_id:
                 extra.setdefault("P-Asserted-Identity", f"<sip:{caller_id}@{state.settings.domain}>")
-            call = await agent.dial(state.settings.dial_uri(number), headers=extra)
-        except BaseException:
-            with self._lock:
-                self._reserved -= 1
-            raise
-        sip_call = SipCall(call, "outbound", missed=self._claim(call))
-        self._track(sip_call, reserved=True)
-        return sip_call
+            return await agent.dial(state.settings.dial_uri(number), headers=extra)
+
+        return await self._outbound(place)
 
     async def dial_uri(self, uri: str) -> SipCall:
         """Place a call to a SIP URI directly from the node's listener (consult legs, tests)."""
-        if self._listener is None:
+        listener = self._listener
+        if listener is None:
             raise RuntimeError("engine not started")
-        with self._lock:
-            if self._reserved >= self.config.max_concurrent_calls:
-                raise CapacityError(f"this node already carries {self._reserved} calls")
-            self._reserved += 1
+        return await self._outbound(lambda: listener.dial(uri))
+
+    async def _outbound(self, place: Callable[[], Awaitable[Any]]) -> SipCall:
+        """Hold a slot under the node's limit while ``place`` dials; the call gives it back when it ends."""
+        if not self._reserve():
+            raise CapacityError(f"this node already carries {self.config.max_concurrent_calls} calls")
         try:
-            call = await self._listener.dial(uri)
+            call = await place()
         except BaseException:
-            with self._lock:
-                self._reserved -= 1
+            self._release()
             raise
         sip_call = SipCall(call, "outbound", missed=self._claim(call))
-        self._track(sip_call, reserved=True)
+        self._track(sip_call)
         return sip_call
 
     # --- bookkeeping -----------------------------------------------------------------------------
@@ -340,15 +321,26 @@ class SipEngine:
         self._claimed.add(call.handle)
         return self._unclaimed.pop(call.handle, [])
 
-    def _track(self, call: SipCall, reserved: bool) -> None:
+    def _reserve(self) -> bool:
+        """Take one of the node's call slots (from either thread); False when the node is full."""
+        with self._lock:
+            if self._reserved >= self.config.max_concurrent_calls:
+                return False
+            self._reserved += 1
+            return True
+
+    def _release(self) -> None:
+        with self._lock:
+            self._reserved -= 1
+
+    def _track(self, call: SipCall) -> None:
+        """Know the call until it ends, then give its slot back."""
         self._calls[call.id] = call
 
         def done(_: asyncio.Future[Any]) -> None:
             self._calls.pop(call.id, None)
             self._claimed.discard(call.handle)
-            if reserved:
-                with self._lock:
-                    self._reserved -= 1
+            self._release()
 
         call.ended.add_done_callback(done)
 

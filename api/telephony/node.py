@@ -31,14 +31,16 @@ from media.handlers.playback import PlaybackHandler
 from media.recording import StereoRecorder
 from media.session import MediaSession
 from models import Assistant, CallDirection, CallStatus, RegistrationState, Trunk
-from sip_engine.calls import CallEnd, HangupBy, Outcome, SipCall
+from sip_engine.calls import HangupBy, SipCall
 from sip_engine.engine import EngineConfig, SipEngine
+from sip_engine.screening import dialled_user
 from sip_engine.trunks import RegistrationStatus, TrunkSettings
 
 log = logging.getLogger("trunkline.telephony")
 
 InboundGate = Callable[[InboundRoute], Awaitable[str | None]]
 """Asked before answering: a message means "refuse": it is played, then the call is hung up."""
+RECORDINGS = "recordings"  # folder of the data directory holding call recordings
 REFRESH_INTERVAL_S = 5.0
 REFRESH_DEBOUNCE_S = 0.05
 
@@ -70,7 +72,7 @@ class TelephonyNode:
         self.routes = RoutingTable()
         self.records = CallRecords(sessions)
         self.inbound_gate: InboundGate | None = None
-        self.recordings_dir = settings.data_dir / "recordings"
+        self.recordings_dir = settings.data_dir / RECORDINGS
         self.engine = SipEngine(
             EngineConfig(
                 host=sip.host,
@@ -172,7 +174,7 @@ class TelephonyNode:
             await call.hangup(HangupBy.SYSTEM)
             return
         assistant = await self._assistant(route.assistant_id)
-        caller = _user_of(call.peer)
+        caller = dialled_user(call.peer) or call.peer
         call_id = await self.records.open(
             account_id=route.account_id,
             direction=CallDirection.INBOUND,
@@ -285,16 +287,15 @@ class TelephonyNode:
 
     async def _run_outbound(
         self, plan: CallPlan, assistant: Assistant, trunk_id: str, caller_id: str, destination: str
-    ) -> CallEnd:
+    ) -> None:
         try:
             call = await self.engine.dial(trunk_id, destination, caller_id=caller_id)
         except Exception as exc:
-            end = CallEnd(Outcome.ERROR, None, str(exc), HangupBy.SYSTEM, None, asyncio.get_running_loop().time())
             await self.records.update(
                 plan.call_id, status=CallStatus.ERROR, ended_at=datetime.now(UTC), hangup_by=HangupBy.SYSTEM.value
             )
             log.info("dial failed", extra={"call_id": str(plan.call_id), "error": str(exc)})
-            return end
+            return
         await self.records.update(plan.call_id, status=CallStatus.RINGING, sip_call_id=call.id)
         try:
             await call.wait_answered(self.settings.sip.ring_timeout_s)
@@ -303,9 +304,7 @@ class TelephonyNode:
         else:
             await self.records.answered(plan.call_id, call.answered_at)
             await self._converse(call, plan, self._handler_for(assistant))
-        end = await call.ended
-        await self.records.ended(plan.call_id, end)
-        return end
+        await self.records.ended(plan.call_id, await call.ended)
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -314,15 +313,9 @@ class TelephonyNode:
         return task
 
 
-def _user_of(uri: str) -> str:
-    """The user part of a SIP URI, or the URI itself."""
-    rest = uri.split(":", 1)[1] if uri.startswith(("sip:", "sips:", "tel:")) else uri
-    return rest.split("@", 1)[0].split(";", 1)[0] or uri
-
-
 def recording_file(settings: Settings, relative: str) -> Path:
     """The absolute path of a stored recording, refusing anything outside the recordings folder."""
-    root = (settings.data_dir / "recordings").resolve()
+    root = (settings.data_dir / RECORDINGS).resolve()
     path = (settings.data_dir / relative).resolve()
     if root not in path.parents:
         raise ValueError("recording path outside the recordings folder")

@@ -7,6 +7,7 @@ edits made through another node).
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class RoutingTable:
         )
         routes: dict[str, InboundRoute] = {}
         for number, trunk, assistant in rows.tuples():
+            # A peer host may need a DNS lookup: never on the event loop that paces call audio.
+            allowed = await asyncio.to_thread(allowed_networks, trunk) if trunk.kind == TrunkKind.IP else ()
             routes[number.number] = InboundRoute(
                 account_id=number.account_id,
                 phone_number_id=number.id,
@@ -81,7 +84,7 @@ class RoutingTable:
                 assistant_id=assistant.id if assistant else None,
                 inbound_enabled=bool(assistant and assistant.inbound_enabled),
                 trunk_is_ip=trunk.kind == TrunkKind.IP,
-                allowed=allowed_networks(trunk) if trunk.kind == TrunkKind.IP else (),
+                allowed=allowed,
             )
         self._routes = routes
 
