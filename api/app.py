@@ -27,6 +27,7 @@ from api.controllers.contacts import ContactController
 from api.controllers.custom_fields import CustomFieldController
 from api.controllers.health import healthz, readyz
 from api.controllers.phone_numbers import PhoneNumberController
+from api.controllers.provider_keys import ProviderKeyController
 from api.controllers.trunks import TrunkController
 from api.database import make_engine, make_sessionmaker
 from api.dependencies import DEPENDENCIES
@@ -123,6 +124,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         CustomFieldController,
         TrunkController,
         PhoneNumberController,
+        ProviderKeyController,
         CallController,
         ApiKeyController,
     ]

@@ -17,6 +17,7 @@ from api.services.companies import CompanyService
 from api.services.contacts import ContactService
 from api.services.custom_fields import CustomFieldService
 from api.services.phone_numbers import PhoneNumberService
+from api.services.provider_keys import ProviderKeyService
 from api.services.trunks import TrunkService
 
 
@@ -58,6 +59,11 @@ def provide_phone_numbers(db_session: AsyncSession, request: Request[Principal, 
     return PhoneNumberService(db_session, _account(request), default_region=_region(request))
 
 
+def provide_provider_keys(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> ProviderKeyService:
+    """The caller's provider keys."""
+    return ProviderKeyService(db_session, _account(request), request.app.state.secrets)
+
+
 def provide_calls(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CallService:
     """The caller's calls."""
     return CallService(db_session, _account(request))
@@ -77,6 +83,7 @@ DEPENDENCIES: dict[str, Provide] = {
     "custom_fields_service": Provide(provide_custom_fields, sync_to_thread=False),
     "trunks_service": Provide(provide_trunks, sync_to_thread=False),
     "phone_numbers_service": Provide(provide_phone_numbers, sync_to_thread=False),
+    "provider_keys_service": Provide(provide_provider_keys, sync_to_thread=False),
     "calls_service": Provide(provide_calls, sync_to_thread=False),
     "api_keys_service": Provide(provide_api_keys, sync_to_thread=False),
 }

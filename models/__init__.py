@@ -25,6 +25,7 @@ from models.enums import (
     TrunkKind,
     TrunkTransport,
 )
+from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "LedgerEntryKind",
     "PhoneNumber",
     "PhoneNumberStatus",
+    "ProviderKey",
     "RegistrationState",
     "Trunk",
     "TrunkKind",

@@ -8,6 +8,7 @@ from models.account import Account, ApiKey
 from models.assistant import Assistant
 from models.call import Call, CallTurn
 from models.crm import Company, Contact, CustomField
+from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
 
 
@@ -57,6 +58,12 @@ class PhoneNumberRepository(SQLAlchemyAsyncRepository[PhoneNumber]):
     """Phone numbers (DIDs)."""
 
     model_type = PhoneNumber
+
+
+class ProviderKeyRepository(SQLAlchemyAsyncRepository[ProviderKey]):
+    """Cloud provider API keys."""
+
+    model_type = ProviderKey
 
 
 class CallRepository(SQLAlchemyAsyncRepository[Call]):
