@@ -1,0 +1,1 @@
+"""Language-model providers: one base class, one module per provider."""

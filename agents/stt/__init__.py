@@ -1,0 +1,1 @@
+"""Speech-to-text providers: one base class, one module per provider."""

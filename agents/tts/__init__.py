@@ -1,0 +1,1 @@
+"""Text-to-speech providers: one base class, one module per provider."""
