@@ -53,8 +53,8 @@ class SipSettings(Section):
     rtp_ports: str | None = Field(None, pattern=r"^\d{1,5}-\d{1,5}$", description="RTP port range, e.g. 10000-20000")
     ring_timeout_s: int = Field(30, ge=5, le=300)
     register_retry_s: float = Field(2.0, gt=0, le=300, description="First retry delay after a failed REGISTER")
-    audio_handler: Literal["echo", "tone"] = Field(
-        "echo", description="What talks on calls until the conversation engine is configured"
+    audio_handler: Literal["assistant", "echo", "tone"] = Field(
+        "assistant", description="What talks on calls: the assistant's conversation, or an echo/tone for line tests"
     )
 
     @property
@@ -79,6 +79,24 @@ class SipSettings(Section):
     def _is_ip(cls, value: str | None) -> str | None:
         if value is not None:
             ipaddress.ip_address(value)
+        return value
+
+
+class ProviderSettings(Section):
+    """How this node reaches speech, language and voice providers."""
+
+    endpoints: dict[str, str] = Field(
+        default_factory=dict, description="Base URL per cloud provider, overriding its public endpoint (proxies)"
+    )
+    preload_local: bool = Field(True, description="Load the local models at start, not on the first call")
+    cpu_threads: int = Field(2, ge=1, le=64, description="Threads for local whisper and llama.cpp")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not url.startswith(("http://", "https://", "ws://", "wss://")):
+                raise ValueError(f"{name}: must be an http(s):// or ws(s):// URL")
         return value
 
 
@@ -135,6 +153,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     api: ApiSettings = Field(default_factory=ApiSettings)
     sip: SipSettings = Field(default_factory=SipSettings)
+    providers: ProviderSettings = Field(default_factory=ProviderSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
     log: LogSettings = Field(default_factory=LogSettings)

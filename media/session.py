@@ -24,6 +24,7 @@ _LATE_S = 0.010
 _SKIP_S = 0.100
 _READ_CHUNK = 8192
 _SILENT_TICK = silence(FRAME_MS)
+_STARVED_TICKS = 10  # 200 ms without any received audio: the far end has gone quiet, not just late
 
 
 @dataclass
@@ -38,6 +39,8 @@ class MediaStats:
     """Ticks where the port's transmit buffer was empty although audio was still queued here."""
     late_ticks: int = 0
     """Ticks that started more than 10 ms after their scheduled time."""
+    silent_fill: int = 0
+    """Silent frames given to the handler because nothing was received for a while."""
 
 
 class MediaSession:
@@ -148,6 +151,7 @@ class MediaSession:
             loop = asyncio.get_running_loop()
             t0 = loop.time()
             tick = 0
+            starved = 0
             while not self._port.closed:
                 late = loop.time() - (t0 + tick * _TICK_S)
                 if late > _LATE_S:
@@ -155,11 +159,18 @@ class MediaSession:
                     if late > _SKIP_S:
                         tick = int((loop.time() - t0) / _TICK_S)
                 self._tick()
+                starved += 1
                 while len(self._in) >= FRAME_BYTES:
                     frame = bytes(self._in[:FRAME_BYTES])
                     del self._in[:FRAME_BYTES]
                     self._stats.frames_in += 1
+                    starved = 0
                     yield frame
+                if starved >= _STARVED_TICKS and not self._port.closed:
+                    # The far end stopped sending (silence suppression, a stalled peer): the handler still gets
+                    # its tick, as silence, so whatever it is saying keeps flowing.
+                    self._stats.silent_fill += 1
+                    yield _SILENT_TICK
                 tick += 1
                 # Sleep to an absolute schedule so per-sleep overshoot never accumulates into drift.
                 await asyncio.sleep(max(0.0, t0 + tick * _TICK_S - loop.time()))

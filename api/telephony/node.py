@@ -20,9 +20,11 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agents.providers import ProviderUnavailable
 from api.config import Settings
 from api.secrets_box import SecretBox
 from api.telephony.call_records import CallRecords
+from api.telephony.conversations import ConversationFactory
 from api.telephony.routing import InboundRoute, RoutingTable
 from media.frames import tone
 from media.handlers.base import AudioHandler
@@ -73,6 +75,7 @@ class TelephonyNode:
         self.records = CallRecords(sessions)
         self.inbound_gate: InboundGate | None = None
         self.recordings_dir = settings.data_dir / RECORDINGS
+        self.conversations = ConversationFactory(settings, sessions, secrets)
         self.engine = SipEngine(
             EngineConfig(
                 host=sip.host,
@@ -98,6 +101,8 @@ class TelephonyNode:
         await self.engine.start()
         await self.refresh()
         self._refresher = asyncio.create_task(self._keep_fresh())
+        if self.settings.sip.audio_handler == "assistant" and self.settings.providers.preload_local:
+            self._spawn(self.conversations.preload())
 
     async def stop(self) -> None:
         """Stop refreshing, end every call and stop the engine."""
@@ -187,6 +192,11 @@ class TelephonyNode:
             sip_call_id=call.id,
         )
         refusal = await self.inbound_gate(route) if self.inbound_gate else None
+        talker: AudioHandler | None = None
+        if refusal is None:
+            talker = await self._handler_for(
+                assistant, call_id=call_id, outbound=False, contact_id=None, caller_number=caller
+            )
         plan = CallPlan(
             call_id=call_id,
             account_id=route.account_id,
@@ -200,11 +210,7 @@ class TelephonyNode:
             await call.hangup(HangupBy.SYSTEM)
         else:
             await self.records.answered(call_id, call.answered_at)
-            handler: AudioHandler
-            if refusal is not None:
-                handler = PlaybackHandler(audio=special_information_tone(), hangup_after=True)
-            else:
-                handler = self._handler_for(assistant)
+            handler = talker or PlaybackHandler(audio=special_information_tone(), hangup_after=True)
             await self._converse(call, plan, handler)
         await self.records.ended(call_id, await call.ended)
 
@@ -212,11 +218,30 @@ class TelephonyNode:
         async with self._sessions() as session:
             return await session.get(Assistant, assistant_id)
 
-    def _handler_for(self, assistant: Assistant | None) -> AudioHandler:
-        """The audio handler that talks on a call; the conversation engine plugs in here."""
-        if self.settings.sip.audio_handler == "tone":
+    async def _handler_for(
+        self,
+        assistant: Assistant | None,
+        *,
+        call_id: UUID,
+        outbound: bool,
+        contact_id: UUID | None,
+        caller_number: str | None,
+    ) -> AudioHandler | None:
+        """What talks on a call: the assistant's conversation (None when it cannot be built), or a line test."""
+        mode = self.settings.sip.audio_handler
+        if mode == "tone":
             return PlaybackHandler(tone_hz=440.0, tone_ms=2000)
-        return EchoHandler()
+        if mode == "echo":
+            return EchoHandler()
+        if assistant is None:
+            return None
+        try:
+            return await self.conversations.build(
+                assistant, call_id=call_id, outbound=outbound, contact_id=contact_id, caller_number=caller_number
+            )
+        except ProviderUnavailable as exc:
+            log.error("assistant cannot talk: %s", exc, extra={"call_id": str(call_id)})
+            return None
 
     async def _converse(self, call: SipCall, plan: CallPlan, handler: AudioHandler) -> None:
         """Run the handler on the call's media until it returns, the call ends, or the max duration."""
@@ -282,12 +307,27 @@ class TelephonyNode:
             max_duration_s=float(assistant.max_call_duration_s),
             record=assistant.recording_enabled,
         )
-        self._spawn(self._run_outbound(plan, assistant, str(trunk_id), caller_id, destination))
+        self._spawn(self._run_outbound(plan, assistant, str(trunk_id), caller_id, destination, contact_id))
         return call_id
 
     async def _run_outbound(
-        self, plan: CallPlan, assistant: Assistant, trunk_id: str, caller_id: str, destination: str
+        self,
+        plan: CallPlan,
+        assistant: Assistant,
+        trunk_id: str,
+        caller_id: str,
+        destination: str,
+        contact_id: UUID | None,
     ) -> None:
+        # Built before dialling: a callee must never answer a call whose assistant cannot speak.
+        handler = await self._handler_for(
+            assistant, call_id=plan.call_id, outbound=True, contact_id=contact_id, caller_number=destination
+        )
+        if handler is None:
+            await self.records.update(
+                plan.call_id, status=CallStatus.ERROR, ended_at=datetime.now(UTC), hangup_by=HangupBy.SYSTEM.value
+            )
+            return
         try:
             call = await self.engine.dial(trunk_id, destination, caller_id=caller_id)
         except Exception as exc:
@@ -303,7 +343,7 @@ class TelephonyNode:
             pass
         else:
             await self.records.answered(plan.call_id, call.answered_at)
-            await self._converse(call, plan, self._handler_for(assistant))
+            await self._converse(call, plan, handler)
         await self.records.ended(plan.call_id, await call.ended)
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:

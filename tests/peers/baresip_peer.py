@@ -6,7 +6,9 @@ incoming REFERs by itself (transfer policy "auto", like a desk phone), measures 
 current call receives, records received DTMF digits, and speaks JSON lines on stdin/stdout:
 
 ``{"cmd": "dial", "uri": ...}``, ``{"cmd": "dtmf", "digits": ...}``, ``{"cmd": "hangup"}``, ``{"cmd": "reset"}``,
-``{"cmd": "status"}``, ``{"cmd": "quit"}``; each command is answered by exactly one JSON line (echoing ``seq``).
+``{"cmd": "status"}``, ``{"cmd": "quit"}``, ``{"cmd": "play", "wav": PATH}`` (send a 16 kHz mono WAV on the current call
+instead of the tone), ``{"cmd": "record", "path": PATH}`` / ``{"cmd": "stop_record"}`` (write what the current call
+receives to a WAV at the receive rate); each command is answered by exactly one JSON line (echoing ``seq``).
 The first line it prints is ``{"ready": true, ...}``. It exits by itself after ``--max-seconds``.
 """
 
@@ -41,6 +43,13 @@ log = logging.getLogger("baresip_peer")
 
 
 # --- signal analysis (shared by the peer and the tests) ------------------------------------------
+
+
+def soxr_resample(samples: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
+    """Resample s16 samples between rates (the peer sends 16 kHz clips over 8 kHz codecs)."""
+    import soxr
+
+    return np.clip(soxr.resample(samples.astype(np.float32), in_rate, out_rate), -32768, 32767).astype("<i2")
 
 
 def dominant_frequency(samples: np.ndarray, rate: int) -> float | None:
@@ -124,6 +133,12 @@ class Phone:
         self.rx_rate = 8000
         self.rx: collections.deque[np.ndarray] = collections.deque()
         self.rx_samples = 0
+        self.playing: np.ndarray | None = None  # samples at 16 kHz still to send on the current call
+        self.play_pos = 0
+        self.voice_sent_until = 0.0  # monotonic time the last voiced sample played so far leaves on the wire
+        self.first_voice_after_play: float | None = None  # first voiced chunk received after that
+        self.recording: list[np.ndarray] | None = None
+        self.record_path: str | None = None
 
     async def start(self, sip_trace: bool = False) -> None:
         """Start the runtime and the listening user agent."""
@@ -248,6 +263,9 @@ class Phone:
     def _feed(self, leg: _Leg) -> None:
         from baresip import AudioNotActive, AudioRestarted
 
+        if leg is self.current and self.playing is not None:
+            self._feed_playback(leg)
+            return
         if self.tone_hz <= 0:
             return
         try:
@@ -259,6 +277,33 @@ class Phone:
             if missing > 0:
                 pcm, leg.phase = sine(self.tone_hz, rate, missing, leg.phase)
                 leg.call.audio.write(pcm)
+        except (AudioNotActive, AudioRestarted):
+            return
+
+    def _feed_playback(self, leg: _Leg) -> None:
+        from baresip import AudioNotActive, AudioRestarted
+
+        assert self.playing is not None
+        try:
+            info = leg.call.audio.info()
+            if not info.tx_ready or not info.tx_sample_rate:
+                return
+            rate = info.tx_sample_rate
+            missing = rate * TX_AHEAD_MS // 1000 - info.tx_buffered // 2
+            if missing <= 0:
+                return
+            take = int(missing * 16000 / rate)
+            chunk = self.playing[self.play_pos : self.play_pos + take]
+            if chunk.size == 0:
+                self.playing = None
+                return
+            self.play_pos += chunk.size
+            out = chunk if rate == 16000 else soxr_resample(chunk, 16000, rate)
+            queued_s = info.tx_buffered / 2 / rate
+            leg.call.audio.write(out.astype("<i2").tobytes())
+            if rms(chunk) > SILENCE_RMS:
+                self.voice_sent_until = time.monotonic() + queued_s + len(out) / rate
+                self.first_voice_after_play = None
         except (AudioNotActive, AudioRestarted):
             return
 
@@ -279,6 +324,15 @@ class Phone:
             self.rx.clear()
             self.rx_samples = 0
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
+        if self.recording is not None:
+            self.recording.append(samples.copy())
+        if (
+            self.voice_sent_until
+            and self.first_voice_after_play is None
+            and time.monotonic() > self.voice_sent_until
+            and rms(samples) > SILENCE_RMS
+        ):
+            self.first_voice_after_play = time.monotonic()
         self.rx.append(samples)
         self.rx_samples += len(samples)
         while self.rx and self.rx_samples - len(self.rx[0]) >= self.rx_rate:
@@ -300,7 +354,37 @@ class Phone:
             "direction": current.direction if current else None,
             "transfers": self.transfers,
             "closed": list(self.closed),
+            "playing": self.playing is not None,
+            "voice_sent_until": self.voice_sent_until,
+            "first_voice_after_play": self.first_voice_after_play,
+            "now": time.monotonic(),
         }
+
+    def play(self, wav_path: str) -> None:
+        """Send a 16 kHz mono s16 WAV on the current call, replacing the tone until it ends."""
+        import wave
+
+        with wave.open(wav_path, "rb") as wav:
+            if wav.getframerate() != 16000 or wav.getnchannels() != 1 or wav.getsampwidth() != 2:
+                raise ValueError("play needs a 16 kHz mono 16-bit WAV")
+            self.playing = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        self.play_pos = 0
+        self.voice_sent_until = 0.0
+        self.first_voice_after_play = None
+
+    def stop_record(self) -> int:
+        """Write what was recorded to the WAV named by ``record`` and return its sample count."""
+        import wave
+
+        samples = np.concatenate(self.recording) if self.recording else np.zeros(0, dtype="<i2")
+        if self.record_path is not None:
+            with wave.open(self.record_path, "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(self.rx_rate)
+                wav.writeframes(samples.astype("<i2").tobytes())
+        self.recording, self.record_path = None, None
+        return int(samples.size)
 
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
@@ -370,6 +454,16 @@ async def _handle(phone: Phone, request: dict[str, Any]) -> tuple[dict[str, Any]
         await phone.hangup_all()
         phone.reset()
         return {"ok": True}, False
+    if cmd == "play":
+        if phone.current is None:
+            return {"ok": False, "error": "no current call"}, False
+        phone.play(str(request["wav"]))
+        return {"ok": True}, False
+    if cmd == "record":
+        phone.recording, phone.record_path = [], str(request["path"])
+        return {"ok": True}, False
+    if cmd == "stop_record":
+        return {"ok": True, "samples": phone.stop_record()}, False
     if cmd == "quit":
         return {"ok": True}, True
     return {"ok": False, "error": f"unknown command {cmd!r}"}, False

@@ -1,0 +1,1 @@
+"""Turn-taking components: voice activity detection and the end-of-turn model."""
