@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-# Debian packages the tests talk to (SIP peers) or drive (PostgreSQL client).
-TEST_DEBS := sip-tester kamailio postgresql-client
+# Debian packages the tests talk to (SIP peers), drive (PostgreSQL client) or speak with (espeak-ng: a second
+# caller voice for the voice benchmarks).
+TEST_DEBS := sip-tester kamailio postgresql-client espeak-ng
 
-.PHONY: run test install models test-deps database lint bench-api
+.PHONY: run test install models test-deps database lint bench-api bench-voice
 
 run: install models
 	$(BIN)/trunkline serve
@@ -47,3 +48,8 @@ bench-api: install database
 	$(BIN)/python -m bench.api.import_csv --backend sqlite --rows 100000
 	$(BIN)/python -m bench.api.import_csv --backend postgresql --rows 100000
 	$(BIN)/python -m bench.api.list_search --rows 1000000 --duration 90 --concurrency 8
+
+bench-voice: install test-deps models
+	$(BIN)/python -m bench.voice_latency.run --providers protocol
+	$(BIN)/python -m bench.voice_latency.run --providers local
+	$(BIN)/python -m bench.conversation_concurrency.run --calls 10,25,50

@@ -54,8 +54,7 @@ class _BufferedTurn(SttTurn):
     def __init__(self, provider: BatchSpeechToText) -> None:
         self._provider = provider
         self._audio = bytearray()
-        # One request per distinct length of audio: a speculative transcription started at the first pause
-        # is reused by the final one when the caller did not go on.
+        # One request per distinct length of audio: asking twice without new audio costs one transcription.
         self._pending: tuple[int, asyncio.Task[str]] | None = None
 
     def push(self, pcm16k: bytes) -> None:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from media.session import MediaSession
 from sip_engine.interfaces import CallControl
 
+__all__ = ["AudioHandler", "CallControl", "HandlerFactory"]  # CallControl: handlers see calls through media only
+
 
 class AudioHandler(ABC):
     """One call's conversation logic, fed 16 kHz frames by a MediaSession."""

@@ -1,0 +1,89 @@
+"""Benchmark N concurrent conversations over real SIP calls, with zero-latency protocol servers as providers.
+
+Run as ``python -m bench.conversation_concurrency.run --calls 10,25,50 --rounds 2``. Every call speaks the recorded
+utterances in turn; the server's VAD and Smart Turn are the real local models, STT/LLM/TTS answer at once from a
+local OpenAI-protocol server in another process. Reports the server's CPU per call, its event-loop lag p99,
+and how many turns were answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agents.model_assets import model_paths
+from bench.servers import ConversationServer, ProtocolServer, caller_engine, free_port
+from bench.voice_caller import percentile, piper_utterances, run_caller
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DIAL_GAP_S = 0.1  # calls start 100 ms apart, so greetings do not all land on the same tick
+
+
+async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> dict[str, Any]:
+    """Run ``n`` calls at once and collect both sides' figures."""
+    protocol = ProtocolServer()
+    server = ConversationServer(free_port(), "protocol", models, protocol.base_url, max_calls=n + 10)
+    try:
+        engine = await caller_engine()
+        try:
+            cpu0, t0 = server.cpu(), time.monotonic()
+            tasks = []
+            for i in range(n):
+                uri = f"sip:bench{i}@127.0.0.1:{server.port}"
+                tasks.append(asyncio.ensure_future(run_caller(engine, uri, utterances, rounds=rounds, timeout_s=300)))
+                await asyncio.sleep(DIAL_GAP_S)
+            results = await asyncio.gather(*tasks)
+            cpu, wall = server.cpu() - cpu0, time.monotonic() - t0
+        finally:
+            await engine.stop()
+    finally:
+        server.stop()
+        protocol.stop()
+    lag = (server.records("LAG") or [{}])[-1]
+    wire = [x * 1000 for r in results for x in r.latencies_s]
+    expected = n * rounds * len(utterances)
+    return {
+        "calls": n,
+        "turns_expected": expected,
+        "turns_answered": len(wire),
+        "unanswered": sum(r.unanswered for r in results),
+        "errors": [r.error for r in results if r.error][:5],
+        "server_cpu_pct_of_core": round(100 * cpu / wall, 1),
+        "cpu_per_call_pct": round(100 * cpu / wall / n, 2),
+        "loop_lag_p50_ms": round(lag.get("p50_ms", float("nan")), 2),
+        "loop_lag_p99_ms": round(lag.get("p99_ms", float("nan")), 2),
+        "reply_p50_ms": (percentile(wire, 50)),
+        "reply_p90_ms": (percentile(wire, 90)),
+    }
+
+
+def main() -> None:
+    """Parse arguments, run each N, print and save the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", default="10,25,50")
+    parser.add_argument("--rounds", type=int, default=1, help="times each call goes through the utterances")
+    parser.add_argument("--utterances", type=int, default=6)
+    parser.add_argument("--models", default="~/.cache/trunkline-test-models")
+    args = parser.parse_args()
+    models = Path(args.models).expanduser()
+    utterances = piper_utterances(model_paths(models).piper_model)[: args.utterances]
+    rows = []
+    for n in (int(x) for x in args.calls.split(",")):
+        row = asyncio.run(measure(n, args.rounds, models, utterances))
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    machine = f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores"
+    RESULTS.mkdir(exist_ok=True)
+    out = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine, "rows": rows}
+    (RESULTS / "conversation_concurrency.json").write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
