@@ -29,6 +29,7 @@ from api.controllers.health import healthz, readyz
 from api.controllers.phone_numbers import PhoneNumberController
 from api.controllers.provider_keys import ProviderKeyController
 from api.controllers.trunks import TrunkController
+from api.controllers.web_calls import WebCallController
 from api.database import make_engine, make_sessionmaker
 from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
@@ -69,10 +70,39 @@ async def telephony_lifespan(app: Litestar) -> AsyncIterator[None]:
         await node.stop()
 
 
+@asynccontextmanager
+async def web_calls_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Serve browser calls (WebRTC) with or without SIP; every one of them ends (hangup by system) on shutdown."""
+    from api.telephony.call_records import CallRecords
+    from api.telephony.conversations import ConversationFactory
+    from api.telephony.web_calls import WebCalls
+
+    settings: Settings = app.state.settings
+    node = getattr(app.state, "telephony", None)
+    if node is not None:  # share the node's local models and call rows
+        web_calls = WebCalls(node.conversations, node.records)
+    else:
+        sessions = app.state.sessionmaker
+        web_calls = WebCalls(
+            ConversationFactory(settings, sessions, app.state.secrets),
+            CallRecords(sessions),
+            preload=settings.providers.preload_local,
+        )
+    await web_calls.start()
+    app.state.web_calls = web_calls
+    try:
+        yield
+    finally:
+        app.state.web_calls = None
+        await web_calls.stop()
+
+
 async def refresh_routes_after_edits(request: Request[Any, Any, Any]) -> None:
     """Apply trunk, number and assistant edits to the live SIP engine without a restart."""
     node = getattr(request.app.state, "telephony", None)
-    if node is not None and request.method != "GET" and request.url.path.startswith(ROUTING_PATHS):
+    path = request.url.path
+    edit = request.method != "GET" and path.startswith(ROUTING_PATHS) and not path.endswith("/web-call")
+    if node is not None and edit:
         node.request_refresh()
 
 
@@ -127,6 +157,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         ProviderKeyController,
         CallController,
         ApiKeyController,
+        WebCallController,
     ]
     return Litestar(
         route_handlers=handlers,
@@ -138,7 +169,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.api.cors_origins) if settings.api.cors_origins else None,
         state=state,
-        lifespan=[telephony_lifespan],
+        lifespan=[telephony_lifespan, web_calls_lifespan],
         after_response=refresh_routes_after_edits,
         debug=False,
     )
