@@ -279,6 +279,10 @@ class SipEngine:
                 agent = await UserAgent.create(
                     runtime, state.settings.account(user=caller_id or None), transfer_policy="reject"
                 )
+                # The stack hands an INVITE to the user agent whose user matches the request URI, so once a DID
+                # has been used as caller ID its inbound calls arrive here, not at the listener: without this
+                # they were screened and then rang unanswered forever.
+                agent.on_incoming(self._accept_incoming)
                 state.dialers[caller_id or ""] = agent
             extra = dict(headers or {})
             if caller_id:
