@@ -77,10 +77,10 @@ def phones(sip: Harness) -> Iterator[Callable[[str, float], BaresipPeer]]:
     """Start peer "a" or "b" (fresh processes, on the trunks' ports) with a tone; stopped after the test."""
     with ExitStack() as stack:
 
-        def start(which: str, tone_hz: float = 0.0) -> BaresipPeer:
+        def start(which: str, tone_hz: float = 0.0, codecs: str = "pcmu,pcma") -> BaresipPeer:
             port = {"a": sip.port_a, "b": sip.port_b}[which]
             name = {"a": "alice", "b": "bob"}[which]
-            return stack.enter_context(BaresipPeer(port, name, tone_hz, max_seconds=PEER_SECONDS))
+            return stack.enter_context(BaresipPeer(port, name, tone_hz, max_seconds=PEER_SECONDS, codecs=codecs))
 
         yield start
 
@@ -170,6 +170,26 @@ async def test_audio_both_ways(sip: Harness, phones: Callable[[str, float], Bare
     assert near(heard, 700.0), f"engine heard {heard} Hz, expected 700"
 
     status = await a.until(lambda s: near(s["rx_freq"], 1100.0), 3)
+    assert status["rx_rms"] > 1000, status
+
+    await call.hangup()
+    await ended(call)
+
+
+async def test_g722_carries_wideband_audio_both_ways(sip: Harness, phones: Callable[..., BaresipPeer]) -> None:
+    """A phone offering only G.722 gets a 16 kHz call, and a 5 kHz tone (beyond G.711's band) crosses both ways."""
+    a = phones("a", 5000.0, codecs="g722/16000/1")
+    call = await answered_call(sip, "peer-a", "alice")
+    fmt = call.format()
+    assert fmt is not None and (fmt.rate, fmt.channels) == (16000, 1)
+
+    received = await exchange_audio(call, 6000.0, 1.5)
+    last_second = received[-fmt.rate :]
+    assert len(last_second) >= fmt.rate * 0.9, f"only {len(received)} samples received in 1.5 s"
+    heard = voiced_frequency(last_second, fmt.rate)
+    assert near(heard, 5000.0), f"engine heard {heard} Hz, expected 5000"
+
+    status = await a.until(lambda s: near(s["rx_freq"], 6000.0), 3)
     assert status["rx_rms"] > 1000, status
 
     await call.hangup()

@@ -117,8 +117,9 @@ class Phone:
     ESTABLISHED before the object exists (and the object then never learns about them).
     """
 
-    def __init__(self, port: int, name: str, tone_hz: float) -> None:
+    def __init__(self, port: int, name: str, tone_hz: float, codecs: tuple[str, ...] = ("pcmu", "pcma")) -> None:
         self.port = port
+        self.codecs = codecs
         self.name = name
         self.tone_hz = tone_hz
         self.runtime: Any = None
@@ -162,7 +163,7 @@ class Phone:
                 domain=f"127.0.0.1:{self.port}",
                 password="",
                 reg_interval=0,
-                audio_codecs=("pcmu", "pcma"),
+                audio_codecs=self.codecs,
                 extra_params=("catchall=yes",),
             ),
             transfer_policy="auto",
@@ -389,7 +390,7 @@ class Phone:
 
 async def _serve(args: argparse.Namespace, out: TextIO) -> None:
     """Run the phone and answer commands from stdin until quit, EOF or the time limit."""
-    phone = Phone(args.port, args.name, args.tone)
+    phone = Phone(args.port, args.name, args.tone, tuple(args.codecs.split(",")))
     await phone.start(sip_trace=args.sip_trace)
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
@@ -475,6 +476,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", default="peer")
     parser.add_argument("--tone", type=float, default=0.0, help="Hz of the tone sent on every call (0 = silence)")
+    parser.add_argument("--codecs", default="pcmu,pcma", help="audio codecs offered, e.g. g722/16000/1")
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--sip-trace", action="store_true", help="log every SIP message to stderr")
     args = parser.parse_args(argv)
@@ -502,8 +504,15 @@ class BaresipPeer:
     """A baresip peer process driven over its line protocol; use as a context manager."""
 
     def __init__(
-        self, port: int, name: str, tone_hz: float = 0.0, max_seconds: float = 60.0, sip_trace: bool = False
+        self,
+        port: int,
+        name: str,
+        tone_hz: float = 0.0,
+        max_seconds: float = 60.0,
+        sip_trace: bool = False,
+        codecs: str = "pcmu,pcma",
     ) -> None:
+        self.codecs = codecs
         self.port = port
         self.name = name
         self.tone_hz = tone_hz
@@ -530,7 +539,7 @@ class BaresipPeer:
     def start(self, timeout: float = 10.0) -> None:
         """Start the peer process and wait for its ready line."""
         command = [sys.executable, "-m", "tests.peers.baresip_peer", "--port", str(self.port), "--name", self.name]
-        command += ["--tone", str(self.tone_hz), "--max-seconds", str(self.max_seconds)]
+        command += ["--tone", str(self.tone_hz), "--max-seconds", str(self.max_seconds), "--codecs", self.codecs]
         if self.sip_trace:
             command.append("--sip-trace")
         self.process = subprocess.Popen(
