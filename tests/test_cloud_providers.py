@@ -11,7 +11,8 @@ import pytest
 
 from agents.llm.anthropic import CALL_STARTED, AnthropicLanguageModel, to_anthropic_messages
 from agents.llm.base import LlmError, TextDelta, ToolCall, ToolDefinition
-from agents.llm.openai import NO_KEY, OpenAILanguageModel
+from agents.llm.openai import OpenAILanguageModel
+from agents.openai_endpoint import NO_KEY
 from agents.stt.base import SttError
 from agents.stt.deepgram import DeepgramSpeechToText
 from agents.stt.openai import OpenAISpeechToText

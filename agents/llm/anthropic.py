@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
+from agents.redaction import scrub_key
 
 API_VERSION = "2023-06-01"
 # Anthropic rejects a history that opens with the assistant (a greeting spoken before the caller said
@@ -142,8 +143,7 @@ class AnthropicLanguageModel(LanguageModel):
         return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
-        # Real keys are long; blanking a short placeholder key would mangle ordinary words instead.
-        return text.replace(self._key, "***") if len(self._key) >= 8 else text
+        return scrub_key(text, self._key)
 
 
 def to_anthropic_messages(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from agents.redaction import scrub_key
 from agents.stt.base import SpeechToText, SttError, SttTurn
 
 SAMPLE_RATE = 16000
@@ -70,8 +71,7 @@ class DeepgramSpeechToText(SpeechToText):
         await asyncio.gather(*(turn.aclose() for turn in list(self._turns)))
 
     def _scrub(self, text: str) -> str:
-        # Real keys are long; blanking a short placeholder key would mangle ordinary words instead.
-        return text.replace(self._key, "***") if len(self._key) >= 8 else text
+        return scrub_key(text, self._key)
 
 
 class _DeepgramTurn(SttTurn):

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
-from agents.tts.base import TextToSpeech, TtsError
+from agents.tts.http_stream import StreamedPcmTextToSpeech
 
 OUTPUT_FORMAT = "pcm_16000"
 
 
-class ElevenLabsTextToSpeech(TextToSpeech):
+class ElevenLabsTextToSpeech(StreamedPcmTextToSpeech):
     """Speech from ElevenLabs, streamed as 16 kHz mono s16le PCM (``output_format=pcm_16000``)."""
 
     sample_rate = 16000
+
+    provider = "ElevenLabs"
 
     def __init__(
         self,
@@ -29,59 +30,19 @@ class ElevenLabsTextToSpeech(TextToSpeech):
         timeout_s: float = 30.0,
     ) -> None:
         """Create the shared HTTP client; nothing is sent until the first synthesis."""
-        root = base_url.rstrip("/")
-        self._key = api_key
+        super().__init__(api_key=api_key, base_url=base_url, headers={"xi-api-key": api_key}, timeout_s=timeout_s)
         self._model = model
         self._voice = voice
         # The assistant's speed is shared by every voice provider; ElevenLabs rejects anything outside 0.7-1.2.
         self._speed = min(1.2, max(0.7, speed))
-        self._timeout_s = timeout_s
-        self._host = urlsplit(root).netloc or root
-        self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers={"xi-api-key": api_key})
 
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """Stream 16 kHz mono s16 PCM for ``text`` as ElevenLabs generates it."""
-        if not text.strip():
-            return
+    def _request(self, text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """Return the path, query and JSON body of the streaming endpoint for ``text``."""
         body = {"text": text, "model_id": self._model, "voice_settings": {"speed": self._speed}}
         path = f"/v1/text-to-speech/{quote(self._voice, safe='')}/stream"
-        carry = b""
-        sent = 0
-        try:
-            async with self._client.stream(
-                "POST", path, params={"output_format": OUTPUT_FORMAT}, json=body
-            ) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise TtsError(
-                        f"ElevenLabs ({self._host}) answered HTTP {response.status_code}: {self._error(response)}"
-                    )
-                async for chunk in response.aiter_bytes():
-                    data = carry + chunk
-                    # A network chunk can end inside a sample; the odd byte waits for its partner.
-                    carry = data[len(data) & ~1 :]
-                    even = data[: len(data) & ~1]
-                    if even:
-                        sent += len(even)
-                        yield even
-        except httpx.ConnectError as exc:
-            raise TtsError(
-                f"cannot reach ElevenLabs ({self._host}): {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        except httpx.TimeoutException:
-            raise TtsError(f"ElevenLabs ({self._host}) did not answer within {self._timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise TtsError(
-                f"connection to ElevenLabs ({self._host}) failed: {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        if not sent:
-            raise TtsError(f"ElevenLabs ({self._host}) returned no audio")
+        return path, {"output_format": OUTPUT_FORMAT}, body
 
-    async def aclose(self) -> None:
-        """Close the shared HTTP client."""
-        await self._client.aclose()
-
-    def _error(self, response: httpx.Response) -> str:
+    def _error_text(self, response: httpx.Response) -> str:
         try:
             detail: Any = response.json().get("detail")
         except (ValueError, AttributeError):
@@ -100,8 +61,4 @@ class ElevenLabsTextToSpeech(TextToSpeech):
             text = detail
         else:
             text = response.text.strip()[:300] or response.reason_phrase
-        return self._scrub(text)
-
-    def _scrub(self, text: str) -> str:
-        # Real keys are long; blanking a short placeholder key would mangle ordinary words instead.
-        return text.replace(self._key, "***") if len(self._key) >= 8 else text
+        return text

@@ -1,0 +1,64 @@
+"""What the OpenAI-protocol providers (chat, transcription, speech) share: the SDK client and key-free errors."""
+
+from __future__ import annotations
+
+import contextlib
+from types import ModuleType
+from urllib.parse import urlsplit
+
+import httpx
+import openai
+from openai import AsyncOpenAI
+
+from agents.redaction import scrub_key
+
+# openai 3 reads responses through httpx2 (older releases through httpx); errors while reading a streamed
+# body come unwrapped from whichever it is.
+_TRANSPORTS: list[ModuleType] = [httpx]
+with contextlib.suppress(ImportError):
+    import httpx2
+
+    _TRANSPORTS.append(httpx2)
+STALLED: tuple[type[Exception], ...] = tuple(module.TimeoutException for module in _TRANSPORTS)
+DROPPED: tuple[type[Exception], ...] = tuple(module.HTTPError for module in _TRANSPORTS)
+# Local servers (Ollama, llama.cpp) ignore the key but the SDK refuses to start without one, and leaving it
+# None would make the SDK pick up OPENAI_API_KEY from the environment and send it to whatever base_url is.
+NO_KEY = "no-key"
+
+
+class OpenAIEndpoint:
+    """One OpenAI-compatible endpoint: its SDK client (no retries), its host for messages, its error wording."""
+
+    def __init__(self, *, api_key: str | None, base_url: str, timeout_s: float) -> None:
+        """Create the SDK client; nothing is sent yet."""
+        self.key = api_key or ""
+        self.host = urlsplit(base_url).netloc or base_url
+        self.timeout_s = timeout_s
+        # No SDK retries: a caller is waiting on the line, so a failure must surface at once and the
+        # conversation decides what to say instead of sitting through backoff.
+        self.client = AsyncOpenAI(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_s, max_retries=0)
+
+    def scrub(self, text: str) -> str:
+        """``text`` without this endpoint's key."""
+        return scrub_key(text, self.key)
+
+    def describe(self, exc: openai.APIError) -> str:
+        """The provider's own error message from an SDK error, without the key."""
+        body = exc.body
+        message = body.get("message") if isinstance(body, dict) else None
+        if not message and isinstance(body, dict) and isinstance(body.get("error"), dict):
+            message = body["error"].get("message")
+        if not message:
+            message = body if isinstance(body, str) and body else exc.message
+        return self.scrub(str(message))
+
+    def unreachable(self, exc: BaseException) -> str:
+        """Why the endpoint could not be reached: the innermost cause of a connection error, without the key."""
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        return self.scrub(str(cause) or type(cause).__name__)
+
+    async def aclose(self) -> None:
+        """Close the SDK client."""
+        await self.client.close()

@@ -1,0 +1,76 @@
+"""What the HTTP text-to-speech providers share: a streamed POST whose body is raw s16 PCM, and its errors."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from agents.redaction import scrub_key
+from agents.tts.base import TextToSpeech, TtsError
+
+
+class StreamedPcmTextToSpeech(TextToSpeech):
+    """A provider answering one POST per sentence with raw PCM in the body, read as it arrives."""
+
+    provider = "provider"
+    """The provider's name, for error messages."""
+
+    def __init__(self, *, api_key: str, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
+        """Create the shared HTTP client; nothing is sent until the first synthesis."""
+        root = base_url.rstrip("/")
+        self._key = api_key
+        self._timeout_s = timeout_s
+        self._host = urlsplit(root).netloc or root
+        self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
+
+    @abstractmethod
+    def _request(self, text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """The path, query parameters and JSON body that ask for ``text``."""
+
+    @abstractmethod
+    def _error_text(self, response: httpx.Response) -> str:
+        """The provider's own words from an error response."""
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """Stream mono s16 PCM for ``text`` as the provider generates it."""
+        if not text.strip():
+            return
+        path, params, body = self._request(text)
+        name, carry, sent = self.provider, b"", 0
+        try:
+            async with self._client.stream("POST", path, params=params, json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    message = self._scrub(self._error_text(response))
+                    raise TtsError(f"{name} ({self._host}) answered HTTP {response.status_code}: {message}")
+                async for chunk in response.aiter_bytes():
+                    data = carry + chunk
+                    # A network chunk can end inside a sample; the odd byte waits for its partner.
+                    carry = data[len(data) & ~1 :]
+                    even = data[: len(data) & ~1]
+                    if even:
+                        sent += len(even)
+                        yield even
+        except httpx.ConnectError as exc:
+            raise TtsError(
+                f"cannot reach {name} ({self._host}): {self._scrub(str(exc) or type(exc).__name__)}"
+            ) from None
+        except httpx.TimeoutException:
+            raise TtsError(f"{name} ({self._host}) did not answer within {self._timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise TtsError(
+                f"connection to {name} ({self._host}) failed: {self._scrub(str(exc) or type(exc).__name__)}"
+            ) from None
+        if not sent:
+            raise TtsError(f"{name} ({self._host}) returned no audio")
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client."""
+        await self._client.aclose()
+
+    def _scrub(self, text: str) -> str:
+        return scrub_key(text, self._key)
