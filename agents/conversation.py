@@ -279,10 +279,21 @@ class Conversation(AudioHandler):
         if stt is None:
             return
         barged = self._barged
-        self._spawn(self._take_caller_turn(stt, started, ended_at, end_mono, speech_ms, barged))
+        greeting = not self._greeted
+        if greeting:
+            # Outbound: the callee's "hello?" is over, so speak now; its transcript is only stored.
+            self._open_with_first_message()
+        self._spawn(self._take_caller_turn(stt, started, ended_at, end_mono, speech_ms, barged, greeting))
 
     async def _take_caller_turn(
-        self, stt: SttTurn, started: datetime, ended_at: datetime, end_mono: float, speech_ms: int, barged: bool
+        self,
+        stt: SttTurn,
+        started: datetime,
+        ended_at: datetime,
+        end_mono: float,
+        speech_ms: int,
+        barged: bool,
+        greeting: bool = False,
     ) -> None:
         detected = time.monotonic()
         try:
@@ -311,8 +322,8 @@ class Conversation(AudioHandler):
             self._say(self.settings.opt_out_reply, then_hang_up=True)
         elif contains_phrase(text, self.settings.end_call_phrases):
             self._say(self.settings.goodbye, then_hang_up=True)
-        elif not self._greeted:
-            self._open_with_first_message()
+        elif greeting:
+            pass  # the first message is already being spoken
         else:
             self._start_reply(_Clock(end_mono, detected, transcribed, text))
 

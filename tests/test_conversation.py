@@ -297,3 +297,27 @@ async def test_an_end_call_phrase_ends_the_call(line, local: LocalModels) -> Non
     await asyncio.wait_for(asyncio.shield(conv.task), timeout=30)
     assert conv.events.turns[-1][1] == settings.goodbye
     assert not conv.events.opted_out
+
+
+async def test_outbound_waits_for_the_callees_hello_before_speaking(line, local: LocalModels) -> None:
+    settings = ConversationSettings(system_prompt="unused", first_message="Hi, this is Acme Dental.", outbound=True)
+    conv = await line(settings)
+    await asyncio.sleep(1.0)
+    assert not any(ticks_voiced(conv.port.sent))  # the callee has not spoken yet: the agent stays quiet
+    hello = await speech(local, "Hello?")
+    hello_from = conv.tick()
+    conv.port.feed(hello)
+    await conv.wait_for(lambda: len(conv.events.turns) >= 2, within=20)
+    assert [role for role, _, _ in conv.events.turns] == ["user", "assistant"]
+    assert conv.events.turns[1][1] == settings.first_message
+    first_agent_tick = ticks_voiced(conv.port.sent).index(True)
+    assert first_agent_tick > hello_from + len(hello) // TICK_BYTES  # only after the callee's hello ended
+
+
+async def test_outbound_speaks_first_when_the_callee_stays_silent(line) -> None:
+    settings = ConversationSettings(system_prompt="unused", first_message="Hi, this is Acme Dental.", outbound=True)
+    conv = await line(settings)
+    await conv.wait_for(lambda: bool(conv.events.turns), within=15)
+    first_agent_tick = ticks_voiced(conv.port.sent).index(True)
+    assert 2.0 <= first_agent_tick * 0.02 <= 4.0  # the greeting timeout is 2.5 s
+    assert conv.events.turns[0] == ("assistant", settings.first_message, False)
