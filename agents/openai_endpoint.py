@@ -59,6 +59,23 @@ class OpenAIEndpoint:
             cause = cause.__cause__
         return self.scrub(str(cause) or type(cause).__name__)
 
+    def failure(self, exc: BaseException) -> str | None:
+        """What went wrong, in words and without the key, for an SDK or transport error; None for anything else."""
+        if isinstance(exc, openai.APIStatusError):
+            return f"{self.host} answered HTTP {exc.status_code}: {self.describe(exc)}"
+        if isinstance(exc, openai.APITimeoutError):
+            return f"{self.host} did not answer within {self.timeout_s:g} s"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot reach {self.host}: {self.unreachable(exc)}"
+        # The SDK wraps failures of the request but not of reading a streamed body.
+        if isinstance(exc, STALLED):
+            return f"{self.host} stalled mid-stream for {self.timeout_s:g} s"
+        if isinstance(exc, DROPPED):
+            return f"{self.host} dropped the stream: {self.scrub(str(exc) or type(exc).__name__)}"
+        if isinstance(exc, openai.APIError):  # e.g. an ``error`` object inside an otherwise successful stream
+            return f"{self.host} failed: {self.describe(exc)}"
+        return None
+
     async def aclose(self) -> None:
         """Close the SDK client."""
         await self.client.close()

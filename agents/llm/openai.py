@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import openai
-
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
-from agents.openai_endpoint import DROPPED, STALLED, OpenAIEndpoint
+from agents.openai_endpoint import OpenAIEndpoint
 
 
 @dataclass
@@ -57,7 +55,7 @@ class OpenAILanguageModel(LanguageModel):
         slots: dict[int, int] = {}
         ep = self._endpoint
         try:
-            response = await self._endpoint.client.chat.completions.create(**request)
+            response = await ep.client.chat.completions.create(**request)
             # ``async with`` closes the HTTP response when the caller stops reading early (barge-in).
             async with response as chunks:
                 async for chunk in chunks:
@@ -68,24 +66,11 @@ class OpenAILanguageModel(LanguageModel):
                         yield TextDelta(delta.content)
                     for fragment in delta.tool_calls or ():
                         _absorb(fragment, calls, slots)
-        except openai.APIStatusError as exc:
-            raise LlmError(
-                f"{self._endpoint.host} answered HTTP {exc.status_code}: {self._endpoint.describe(exc)}"
-            ) from None
-        except openai.APITimeoutError:
-            raise LlmError(f"{ep.host} did not answer within {self._timeout_s:g} s") from None
-        except openai.APIConnectionError as exc:
-            raise LlmError(f"cannot reach {ep.host}: {ep.unreachable(exc)}") from None
-        except STALLED:
-            # The SDK wraps failures of the request but not of reading the streamed body.
-            raise LlmError(f"{ep.host} stalled mid-stream for {self._timeout_s:g} s") from None
-        except DROPPED as exc:
-            raise LlmError(
-                f"{self._endpoint.host} dropped the stream: {self._endpoint.scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        except openai.APIError as exc:
-            # An ``error`` object inside an otherwise successful stream.
-            raise LlmError(f"{ep.host} failed mid-stream: {ep.describe(exc)}") from None
+        except Exception as exc:
+            message = ep.failure(exc)
+            if message is None:
+                raise
+            raise LlmError(message) from None
         for number, call in enumerate(calls):
             if not call.name:
                 raise LlmError(f"{ep.host} streamed a tool call without a function name")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import wave
 
-import openai
-
 from agents.openai_endpoint import OpenAIEndpoint
 from agents.stt.base import BatchSpeechToText, SttError
 
@@ -39,22 +37,17 @@ class OpenAISpeechToText(BatchSpeechToText):
             return ""
         ep = self._endpoint
         try:
-            result = await self._endpoint.client.audio.transcriptions.create(
+            result = await ep.client.audio.transcriptions.create(
                 file=("turn.wav", to_wav(pcm16k), "audio/wav"),
                 model=self._model,
                 language=self._language,
                 response_format="json",
             )
-        except openai.APIStatusError as exc:
-            raise SttError(
-                f"{self._endpoint.host} answered HTTP {exc.status_code}: {self._endpoint.describe(exc)}"
-            ) from None
-        except openai.APITimeoutError:
-            raise SttError(f"{ep.host} did not transcribe within {self._timeout_s:g} s") from None
-        except openai.APIConnectionError as exc:
-            raise SttError(f"cannot reach {ep.host}: {ep.unreachable(exc)}") from None
-        except openai.APIError as exc:
-            raise SttError(f"{ep.host} failed: {ep.describe(exc)}") from None
+        except Exception as exc:
+            message = ep.failure(exc)
+            if message is None:
+                raise
+            raise SttError(message) from None
         text = getattr(result, "text", None)
         if not isinstance(text, str):
             raise SttError(f"{ep.host} answered without a transcript")

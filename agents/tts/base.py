@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 
 class TtsError(Exception):
@@ -23,3 +23,15 @@ class TextToSpeech(ABC):
     async def aclose(self) -> None:
         """Release provider-wide resources (HTTP clients, models)."""
         return None
+
+
+async def whole_samples(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """Re-cut a stream of PCM bytes so that every chunk holds whole 16-bit samples."""
+    carry = b""
+    async for chunk in chunks:
+        data = carry + chunk
+        # A network chunk can end inside a sample; the odd byte waits for its partner.
+        cut = len(data) & ~1
+        carry = data[cut:]
+        if cut:
+            yield data[:cut]

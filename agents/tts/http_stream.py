@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agents.redaction import scrub_key
-from agents.tts.base import TextToSpeech, TtsError
+from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
 
 class StreamedPcmTextToSpeech(TextToSpeech):
@@ -40,21 +40,16 @@ class StreamedPcmTextToSpeech(TextToSpeech):
         if not text.strip():
             return
         path, params, body = self._request(text)
-        name, carry, sent = self.provider, b"", 0
+        name, sent = self.provider, 0
         try:
             async with self._client.stream("POST", path, params=params, json=body) as response:
                 if response.status_code != 200:
                     await response.aread()
                     message = self._scrub(self._error_text(response))
                     raise TtsError(f"{name} ({self._host}) answered HTTP {response.status_code}: {message}")
-                async for chunk in response.aiter_bytes():
-                    data = carry + chunk
-                    # A network chunk can end inside a sample; the odd byte waits for its partner.
-                    carry = data[len(data) & ~1 :]
-                    even = data[: len(data) & ~1]
-                    if even:
-                        sent += len(even)
-                        yield even
+                async for even in whole_samples(response.aiter_bytes()):
+                    sent += len(even)
+                    yield even
         except httpx.ConnectError as exc:
             raise TtsError(
                 f"cannot reach {name} ({self._host}): {self._scrub(str(exc) or type(exc).__name__)}"

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import openai
-
-from agents.openai_endpoint import DROPPED, STALLED, OpenAIEndpoint
-from agents.tts.base import TextToSpeech, TtsError
+from agents.openai_endpoint import OpenAIEndpoint
+from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
 
 class OpenAITextToSpeech(TextToSpeech):
@@ -37,38 +35,20 @@ class OpenAITextToSpeech(TextToSpeech):
         """Stream 24 kHz mono s16 PCM for ``text`` as the server produces it."""
         if not text.strip():
             return
-        carry = b""
         sent = 0
         ep = self._endpoint
         try:
-            async with self._endpoint.client.audio.speech.with_streaming_response.create(
+            async with ep.client.audio.speech.with_streaming_response.create(
                 model=self._model, voice=self._voice, input=text, response_format="pcm", speed=self._speed
             ) as response:
-                async for chunk in response.iter_bytes():
-                    data = carry + chunk
-                    # A network chunk can end inside a sample; the odd byte waits for its partner.
-                    carry = data[len(data) & ~1 :]
-                    even = data[: len(data) & ~1]
-                    if even:
-                        sent += len(even)
-                        yield even
-        except openai.APIStatusError as exc:
-            raise TtsError(
-                f"{self._endpoint.host} answered HTTP {exc.status_code}: {self._endpoint.describe(exc)}"
-            ) from None
-        except openai.APITimeoutError:
-            raise TtsError(f"{ep.host} did not answer within {self._timeout_s:g} s") from None
-        except openai.APIConnectionError as exc:
-            raise TtsError(f"cannot reach {ep.host}: {ep.unreachable(exc)}") from None
-        except STALLED:
-            # The SDK wraps failures of the request but not of reading the streamed body.
-            raise TtsError(f"{ep.host} stalled mid-stream for {self._timeout_s:g} s") from None
-        except DROPPED as exc:
-            raise TtsError(
-                f"{self._endpoint.host} dropped the stream: {self._endpoint.scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        except openai.APIError as exc:
-            raise TtsError(f"{ep.host} failed: {ep.describe(exc)}") from None
+                async for even in whole_samples(response.iter_bytes()):
+                    sent += len(even)
+                    yield even
+        except Exception as exc:
+            message = ep.failure(exc)
+            if message is None:
+                raise
+            raise TtsError(message) from None
         if not sent:
             raise TtsError(f"{ep.host} returned no audio")
 
