@@ -20,7 +20,7 @@ from agents.model_assets import model_paths
 from media.resample import Resampler
 from tests.peers.baresip_peer import BaresipPeer
 from tests.peers.ports import free_sip_port
-from tests.test_cli import _env, _start, _stop
+from tests.peers.server import running_node
 
 pytestmark = pytest.mark.slow
 DID = "+14155550123"
@@ -56,26 +56,8 @@ def node(
 ) -> Iterator[tuple[httpx.Client, int, Path]]:
     """A node with SIP on, an IP trunk from 127.0.0.1, and a DID answered by a local-model assistant."""
     tmp = tmp_path_factory.mktemp(f"talknode-{backend}")
-    if backend == "sqlite":
-        db = tmp / "trunkline.db"
-        db.write_bytes(Path(migrated).read_bytes())
-        url = f"sqlite+aiosqlite:///{db}"
-    else:
-        url = migrated
-    (tmp / "var").mkdir()
-    (tmp / "var" / "models").symlink_to(model_dir / "models")
-    sip_port = free_sip_port()
-    env = _env(
-        tmp,
-        url,
-        TRUNKLINE_SIP__ENABLED="true",
-        TRUNKLINE_SIP__HOST="127.0.0.1",
-        TRUNKLINE_SIP__PORT=str(sip_port),
-    )
-    proc, api_port = _start(env, tmp)
-    key = (tmp / "var" / "admin-api-key").read_text().strip()
-    api = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-    try:
+    with running_node(backend, migrated, tmp, models_from=model_dir) as running:
+        api, sip_port = running.api, running.sip_port
         trunk = _post(
             api,
             "/api/trunks",
@@ -95,15 +77,6 @@ def node(
         _post(api, "/api/phone-numbers", {"number": DID, "trunk_id": trunk["id"], "assistant_id": assistant["id"]})
         time.sleep(0.5)
         yield api, sip_port, tmp
-    finally:
-        api.close()
-        log = _stop(proc)
-        if backend == "postgresql":
-            import models
-            from tests.conftest import _psql
-
-            _psql(f"TRUNCATE {', '.join(sorted(models.Base.metadata.tables))} CASCADE;")
-        assert "Traceback" not in log, log[-4000:]
 
 
 def _wait(peer: BaresipPeer, predicate: Any, timeout: float) -> dict[str, Any]:

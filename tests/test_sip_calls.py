@@ -24,8 +24,8 @@ import pytest
 from tests.peers import sipp
 from tests.peers.kamailio import Registrar
 from tests.peers.ports import free_sip_port, free_udp_port
+from tests.peers.server import running_node
 from tests.peers.torture import TORTURE, flood, retarget, send_all
-from tests.test_cli import _env, _start, _stop
 
 pytestmark = pytest.mark.slow
 
@@ -83,28 +83,16 @@ def peer_port() -> int:
 def node(backend: str, migrated: str, tmp_path_factory: pytest.TempPathFactory, peer_port: int) -> Iterator[Node]:
     """One node for the module, with an IP trunk to ``peer_port``, three DIDs and two assistants."""
     tmp = tmp_path_factory.mktemp(f"sipnode-{backend}")
-    if backend == "sqlite":
-        db = tmp / "trunkline.db"
-        db.write_bytes(Path(migrated).read_bytes())
-        url = f"sqlite+aiosqlite:///{db}"
-    else:
-        url = migrated
-    sip_port = free_sip_port()
-    env = _env(
+    with running_node(
+        backend,
+        migrated,
         tmp,
-        url,
-        TRUNKLINE_SIP__ENABLED="true",
         TRUNKLINE_SIP__AUDIO_HANDLER="echo",
-        TRUNKLINE_SIP__HOST="127.0.0.1",
-        TRUNKLINE_SIP__PORT=str(sip_port),
         TRUNKLINE_SIP__MAX_CONCURRENT_CALLS="3",
         TRUNKLINE_SIP__RING_TIMEOUT_S="5",
         TRUNKLINE_SIP__REGISTER_RETRY_S="1",
-    )
-    proc, api_port = _start(env, tmp)
-    key = (tmp / "var" / "admin-api-key").read_text().strip()
-    api = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-    try:
+    ) as running:
+        api, sip_port, proc = running.api, running.sip_port, running.proc
         trunk = _post(
             api,
             "/api/trunks",
@@ -144,15 +132,6 @@ def node(backend: str, migrated: str, tmp_path_factory: pytest.TempPathFactory, 
             data_dir=tmp / "var",
             ids={"trunk": trunk["id"], "talker": talker["id"], "number": number["id"]},
         )
-    finally:
-        api.close()
-        log = _stop(proc)
-        if backend == "postgresql":
-            import models
-            from tests.conftest import _psql
-
-            _psql(f"TRUNCATE {', '.join(sorted(models.Base.metadata.tables))} CASCADE;")
-        assert "Traceback" not in log, log[-4000:]
 
 
 def _expect(node: Node, user: str, code: int) -> None:
