@@ -346,7 +346,9 @@ class Conversation(AudioHandler):
     def _replace_reply(self, coro: Awaitable[None]) -> None:
         if self._reply is not None and not self._reply.done():
             self._reply.cancel()
-        self._drop_agent_turn(record=True)
+        if self._agent is not None:
+            self._finish_agent_turn(interrupted=True)  # a new line replaces whatever was being said
+        self._barged = False
         self._agent = _AgentTurn()
         self._reply = asyncio.ensure_future(coro)
 
@@ -450,12 +452,6 @@ class Conversation(AudioHandler):
         if agent.then_hang_up and not interrupted:
             self._hang_up = True
 
-    def _drop_agent_turn(self, record: bool) -> None:
-        if self._agent is not None and record:
-            self._finish_agent_turn(interrupted=True)
-        self._agent = None
-        self._barged = False
-
     def _pause_agent(self) -> None:
         """The caller started speaking over the agent: silence the agent at once, keep its place."""
         media, agent = self._media, self._agent
@@ -490,8 +486,10 @@ class Conversation(AudioHandler):
             if not self._in_turn and now - self._answered_at >= self._t.greeting_timeout_s:
                 self._open_with_first_message()
             return
-        if self._in_turn or self._agent is not None or self._hang_up:
-            self._idle_since = now if (self._in_turn or self._agent is not None) else self._idle_since
+        if self._in_turn or self._agent is not None:
+            self._idle_since = now  # silence is counted from when both sides last stopped
+            return
+        if self._hang_up:
             return
         if now - self._idle_since < self.settings.silence_timeout_s:
             return
