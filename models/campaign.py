@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from uuid import UUID
 
-from advanced_alchemy.types import DateTimeUTC, JsonB
+from advanced_alchemy.types import GUID, DateTimeUTC, JsonB
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,12 +40,22 @@ class Campaign(AccountOwned, Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     completed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The scheduler loads the audience in chunks by contact id; the cursor makes that resumable after a crash.
+    audience_cursor: Mapped[UUID | None] = mapped_column(GUID, default=None)
+    audience_loaded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Round robin over caller_number_ids survives restarts and is shared by every node.
+    caller_cursor: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CampaignAttempt(AccountOwned, Base):
     """One dial of one contact by a campaign; the scheduler picks due pending attempts."""
 
-    __table_args__ = (Index("ix_attempt_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_attempt_due", "status", "due_at"),
+        Index("ix_attempt_campaign_due", "campaign_id", "status", "due_at"),
+        # One row per attempt number: a contact can never be dialled beyond max_attempts, even by two nodes.
+        Index("ux_attempt_contact_no", "campaign_id", "contact_id", "attempt_no", unique=True),
+    )
 
     campaign_id: Mapped[UUID] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[UUID] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
@@ -59,3 +69,5 @@ class CampaignAttempt(AccountOwned, Base):
     call_id: Mapped[UUID | None] = mapped_column(ForeignKey("call.id", ondelete="SET NULL"), default=None)
     started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     ended_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The node dialling it: on restart a node closes its own in-flight attempts as errors.
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -7,6 +7,7 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from models.account import Account, ApiKey
 from models.assistant import Assistant
 from models.call import Call, CallTurn
+from models.campaign import Campaign
 from models.crm import Company, Contact, CustomField
 from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
@@ -76,3 +77,9 @@ class CallTurnRepository(SQLAlchemyAsyncRepository[CallTurn]):
     """Transcript turns."""
 
     model_type = CallTurn
+
+
+class CampaignRepository(SQLAlchemyAsyncRepository[Campaign]):
+    """Campaigns."""
+
+    model_type = Campaign
