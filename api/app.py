@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from api.config import Settings
 from api.controllers.api_keys import ApiKeyController
 from api.controllers.assistants import AssistantController
 from api.controllers.calls import CallController
+from api.controllers.campaigns import CampaignController
 from api.controllers.companies import CompanyController
 from api.controllers.contacts import ContactController
 from api.controllers.custom_fields import CustomFieldController
@@ -97,6 +99,34 @@ async def web_calls_lifespan(app: Litestar) -> AsyncIterator[None]:
         await web_calls.stop()
 
 
+@asynccontextmanager
+async def scheduler_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Run the campaign scheduler where the SIP engine runs; it dials through the node."""
+    settings: Settings = app.state.settings
+    node = getattr(app.state, "telephony", None)
+    if node is None or not settings.scheduler.enabled:
+        app.state.scheduler = None
+        yield
+        return
+    from api.telephony.campaign_dialer import NodeDialer
+    from scheduler import Scheduler
+
+    sessions = app.state.sessionmaker
+    scheduler = Scheduler(
+        sessions,
+        NodeDialer(node, sessions, settings.sip.max_concurrent_calls),
+        node_id=settings.scheduler.node_id or f"{socket.gethostname()}:{settings.api.port}",
+        local_hours=settings.scheduler.local_hours,
+    )
+    await scheduler.start()
+    app.state.scheduler = scheduler
+    try:
+        yield
+    finally:
+        app.state.scheduler = None
+        await scheduler.stop()
+
+
 async def refresh_routes_after_edits(request: Request[Any, Any, Any]) -> None:
     """Apply trunk, number and assistant edits to the live SIP engine without a restart."""
     node = getattr(request.app.state, "telephony", None)
@@ -156,6 +186,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         PhoneNumberController,
         ProviderKeyController,
         CallController,
+        CampaignController,
         ApiKeyController,
         WebCallController,
     ]
@@ -169,7 +200,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.api.cors_origins) if settings.api.cors_origins else None,
         state=state,
-        lifespan=[telephony_lifespan, web_calls_lifespan],
+        lifespan=[telephony_lifespan, web_calls_lifespan, scheduler_lifespan],
         after_response=refresh_routes_after_edits,
         debug=False,
     )

@@ -132,6 +132,18 @@ class CrmSettings(Section):
         return value.upper()
 
 
+class SchedulerSettings(Section):
+    """The campaign scheduler of this node (it runs where the SIP engine runs)."""
+
+    enabled: bool = True
+    node_id: str | None = Field(
+        None, max_length=100, description="This node's name in attempt claims; default host:api-port"
+    )
+    local_hours: bool = Field(
+        True, description="Call only 08:00-21:00 of the callee's local time; turn off only outside the US rules"
+    )
+
+
 class LogSettings(Section):
     """How the server logs."""
 
@@ -156,6 +168,7 @@ class Settings(BaseSettings):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

@@ -13,6 +13,7 @@ from api.pagination import provide_page_params
 from api.services.api_keys import ApiKeyService
 from api.services.assistants import AssistantService
 from api.services.calls import CallService
+from api.services.campaigns import CampaignService
 from api.services.companies import CompanyService
 from api.services.contacts import ContactService
 from api.services.custom_fields import CustomFieldService
@@ -69,6 +70,11 @@ def provide_calls(db_session: AsyncSession, request: Request[Principal, Any, Any
     return CallService(db_session, _account(request))
 
 
+def provide_campaigns(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CampaignService:
+    """The caller's campaigns."""
+    return CampaignService(db_session, _account(request))
+
+
 def provide_api_keys(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> ApiKeyService:
     """The caller's API keys."""
     return ApiKeyService(db_session, _account(request))
@@ -86,4 +92,5 @@ DEPENDENCIES: dict[str, Provide] = {
     "provider_keys_service": Provide(provide_provider_keys, sync_to_thread=False),
     "calls_service": Provide(provide_calls, sync_to_thread=False),
     "api_keys_service": Provide(provide_api_keys, sync_to_thread=False),
+    "campaigns_service": Provide(provide_campaigns, sync_to_thread=False),
 }

@@ -274,7 +274,12 @@ class TelephonyNode:
 
     # --- outbound --------------------------------------------------------------------------------
 
-    async def place_call(
+    async def place_call(self, **call: Any) -> UUID:
+        """Create the call's row and dial it in the background; returns the row's id at once."""
+        call_id, _ = await self.start_outbound(**call)
+        return call_id
+
+    async def start_outbound(
         self,
         *,
         account_id: UUID,
@@ -286,8 +291,8 @@ class TelephonyNode:
         contact_id: UUID | None = None,
         company_id: UUID | None = None,
         campaign_id: UUID | None = None,
-    ) -> UUID:
-        """Create the call's row and dial it in the background; returns the row's id at once."""
+    ) -> tuple[UUID, asyncio.Task[Any]]:
+        """Create the call's row and dial it; returns the row's id and the task that ends with the call."""
         call_id = await self.records.open(
             account_id=account_id,
             direction=CallDirection.OUTBOUND,
@@ -307,8 +312,8 @@ class TelephonyNode:
             max_duration_s=float(assistant.max_call_duration_s),
             record=assistant.recording_enabled,
         )
-        self._spawn(self._run_outbound(plan, assistant, str(trunk_id), caller_id, destination, contact_id))
-        return call_id
+        task = self._spawn(self._run_outbound(plan, assistant, str(trunk_id), caller_id, destination, contact_id))
+        return call_id, task
 
     async def _run_outbound(
         self,
