@@ -433,3 +433,23 @@ async def test_restart_closes_in_flight_attempts_as_errors_and_retries_them(
     attempts = await _attempts(sessions, cid)
     assert len(attempts) == 4 and max(a.attempt_no for a in attempts) == 2
     assert (await _status(sessions, cid)).status is CampaignStatus.COMPLETED
+
+
+async def test_a_scheduled_start_waits_for_its_time(
+    app: Litestar, client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    _, auth = await new_account(app)
+    world = await _setup(client, auth, ["+12125550101"])
+    start = T0 + timedelta(minutes=30)
+    cid = (await _post(client, auth, "/api/crm/campaigns", _campaign_body(world, scheduled_at=start.isoformat())))["id"]
+    await client.post(f"/api/crm/campaigns/{cid}/launch", headers=auth)
+    clock = Clock()
+    dialer = FakeDialer()
+    scheduler = Scheduler(sessions, dialer, node_id="test", clock=clock)
+    assert await _tick(scheduler) == 2.0  # capped at the poll interval, not a busy loop
+    assert (await _status(sessions, cid)).status is CampaignStatus.SCHEDULED and dialer.dialled == []
+    clock.now = start
+    await _run(scheduler, clock, timedelta(seconds=1), rounds=2)
+    campaign = await _status(sessions, cid)
+    assert campaign.status is CampaignStatus.COMPLETED and campaign.started_at == start
+    assert len(dialer.dialled) == 1
