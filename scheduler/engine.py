@@ -40,7 +40,7 @@ log = structlog.get_logger("trunkline.scheduler")
 
 POLL_S = 2.0  # longest sleep: picks up work launched through another node, and clock-driven changes
 FIRST_CHUNK = 100  # contacts loaded before the first claim, so a 100k audience still dials within a second
-CHUNK = 2000
+CHUNK = 500  # rows built per pass: small enough that the event loop (and live calls' audio) never stalls long
 CLAIM_BATCHES = 10  # due rows examined per campaign per tick: at most this many batches (window pushes)
 # A dialling attempt older than the longest call (assistant max 4 h) plus ringing belongs to a node that is gone.
 STALE_DIALING = timedelta(hours=4, minutes=10)
