@@ -330,6 +330,7 @@ class Scheduler:
         self._launching -= 1
 
         async def linked(call_id: UUID) -> None:
+            """Link the attempt to its call row at once, so a crash mid-call can still close that row."""
             async with self._sessions() as session, session.begin():
                 await session.execute(
                     update(CampaignAttempt).where(CampaignAttempt.id == request.attempt_id).values(call_id=call_id)

@@ -8,6 +8,7 @@ from scheduler.windows import CallWindow, contact_timezone
 
 
 def utc(*args: int) -> datetime:
+    """An instant in UTC."""
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
 
 

@@ -57,9 +57,11 @@ class FakeDialer:
     active: int = 0
 
     def free_slots(self) -> int:
+        """The node capacity the test sets, minus calls up."""
         return self.capacity - self.active
 
     async def dial(self, request: DialRequest, on_call: Any) -> DialResult:
+        """Record the request, wait for ``hold``, carry out an opt-out, return the next scripted outcome."""
         self.active += 1
         self.dialled.append(request)
         try:

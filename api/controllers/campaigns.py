@@ -126,6 +126,7 @@ class CampaignController(Controller):
         account_id = campaigns_service.account_id
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
+            """One stats event per interval, bounded by max_events and the campaign's end."""
             # The request's session closes once headers are sent; each event reads through its own.
             for sent in range(max_events):
                 async with sessions() as session:

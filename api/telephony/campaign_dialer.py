@@ -32,6 +32,10 @@ class NodeDialer:
                 assistant = await session.get(Assistant, request.assistant_id)
             if assistant is None:
                 return DialResult(outcome=CallStatus.ERROR)
+            route = self._node.routes.lookup(request.caller_id)
+            if route is None or route.trunk_id != request.trunk_id:
+                # The number or trunk was made through another node since this one last refreshed (every 5 s).
+                await self._node.refresh()
             call_id, ended = await self._node.start_outbound(
                 account_id=request.account_id,
                 assistant=assistant,

@@ -335,6 +335,7 @@ def main() -> int:
     sizes = sorted({min(1000, args.contacts), min(10_000, args.contacts), args.contacts})
 
     def body(work: Path) -> int:
+        """Both phases in the scratch directory ``work``."""
         if args.backend == "postgresql":
             asyncio.run(reset_postgres(POSTGRES_URL))
             url = POSTGRES_URL
