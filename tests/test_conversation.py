@@ -7,6 +7,7 @@ real-time; the SIP path itself is covered by tests/test_conversation_calls.py.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ from agents.model_assets import model_paths
 from agents.phrases import contains_phrase, interrupts, is_backchannel, is_opt_out
 from agents.providers import LocalModels, ProviderAccess, build_llm, build_stt, build_tts
 from agents.sentences import SentenceSplitter
+from agents.stt import faster_whisper as faster_whisper_stt
 from media.frames import SAMPLE_RATE, silence
 from media.resample import Resampler
 from media.session import MediaSession
@@ -116,6 +118,77 @@ async def test_smart_turn_tells_a_finished_request_from_a_cut_off_one(local: Loc
     p_cut = await smart_turn.probability(cut + silence(200))
     assert p_finished > 0.5, p_finished
     assert p_cut < p_finished, (p_cut, p_finished)
+
+
+def phone_band(pcm: bytes) -> bytes:
+    """``pcm`` as a G.711 call delivers it: through 8 kHz and back to 16 kHz."""
+    down = Resampler(SAMPLE_RATE, 8000)
+    narrow = down.process(pcm) + down.flush()
+    up = Resampler(8000, SAMPLE_RATE)
+    return up.process(narrow) + up.flush()
+
+
+@pytest.mark.parametrize(
+    ("said", "words"),
+    [
+        ("Hi, I'd like to book an appointment for Tuesday.", {"book", "appointment", "tuesday"}),
+        ("What time do you open tomorrow morning?", {"time", "open", "tomorrow", "morning"}),
+        ("Please don't call me again.", {"please", "call", "again"}),
+        ("Yes.", {"yes"}),
+    ],
+)
+async def test_whisper_transcribes_a_phone_turn_in_a_short_window(
+    local: LocalModels, said: str, words: set[str]
+) -> None:
+    host = await local.whisper()
+    stt = await build_stt({"provider": "faster-whisper", "language": "en"}, ProviderAccess(), local)
+    short_before, full_before = host.short_windows, host.full_windows
+    text = await stt.transcribe(phone_band(await speech(local, said)))
+    heard = set(re.findall(r"[a-z']+", text.lower()))
+    assert words <= heard, text
+    assert (host.short_windows - short_before, host.full_windows - full_before) == (1, 0)
+
+
+async def test_whisper_transcribes_again_in_the_full_window_when_the_short_one_loops(
+    local: LocalModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = await local.whisper()
+    stt = await build_stt({"provider": "faster-whisper", "language": "en"}, ProviderAccess(), local)
+    clip = phone_band(await speech(local, "Can I speak to someone about my bill please?"))
+    monkeypatch.setattr(faster_whisper_stt, "_looks_looped", lambda text: True)  # as if every short window looped
+    full_before = host.full_windows
+    text = await stt.transcribe(clip)
+    assert host.full_windows == full_before + 1
+    assert {"speak", "someone", "bill"} <= set(re.findall(r"[a-z']+", text.lower())), text
+
+
+def test_a_looping_transcript_is_recognised() -> None:
+    looks_looped = faster_whisper_stt._looks_looped
+    assert looks_looped("Yes. Yes. Yes. Yes.")
+    assert looks_looped("Can I speak to someone about my bill please? Can I speak to someone")
+    assert looks_looped("the the the the the the the the the the the the the the the")
+    assert not looks_looped("No, no, no.")
+    assert not looks_looped("Hi. I'd like a table for two on Tuesday.")
+    assert not looks_looped("Yes.")
+    assert not looks_looped("Yes. Yesterday it rang twice.")
+
+
+async def test_the_local_model_waits_for_the_reply_to_be_spoken(local: LocalModels) -> None:
+    """SmolLM2 runs at most a few tokens ahead of a reader that is busy (synthesising the first sentence)."""
+    llm = await build_llm({"provider": "local", "max_tokens": 80, "temperature": 0.0}, ProviderAccess(), local)
+    messages = [{"role": "user", "content": "Tell me a long story about a dragon and a castle."}]
+    stream = llm.stream(messages)  # type: ignore[arg-type]
+    await anext(stream)
+    await asyncio.sleep(0.6)  # unthrottled, SmolLM2 writes ~30 tokens in this time
+    gaps: list[float] = []
+    last = asyncio.get_running_loop().time()
+    async for _event in stream:
+        now = asyncio.get_running_loop().time()
+        gaps.append(now - last)
+        last = now
+    burst = next((i for i, gap in enumerate(gaps) if gap > 0.003), len(gaps))
+    assert len(gaps) > burst, "the reply stopped after the buffered tokens"
+    assert burst <= 8, (burst, gaps[:12])  # unthrottled, ~30 tokens would be waiting
 
 
 # -- the loop ---------------------------------------------------------------------------------------
