@@ -14,6 +14,13 @@ from agents.inference import ModelWorker
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolDefinition
 
 _DONE = object()
+# The model runs at most this many tokens ahead of the reply being spoken. While the first sentence is being
+# synthesised, generating the rest only slows text-to-speech down on a small machine (both want every core), so
+# the thread waits and Piper gets the cores for the sentence the caller is waiting for.
+_TOKENS_AHEAD = 6
+# How long the thread waits for the reader before it generates on regardless: one model thread serves every call,
+# so a stalled reader must not hold the others up.
+_READER_WAIT_S = 1.0
 
 
 class LlamaModelHost:
@@ -39,6 +46,7 @@ class LlamaCppLanguageModel(LanguageModel):
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
+        ahead = threading.Semaphore(_TOKENS_AHEAD)
         chat = [{"role": m["role"], "content": m.get("content") or ""} for m in messages if m["role"] != "tool"]
 
         def generate() -> None:
@@ -50,6 +58,7 @@ class LlamaCppLanguageModel(LanguageModel):
                         break
                     text = chunk["choices"][0]["delta"].get("content")
                     if text:
+                        ahead.acquire(timeout=_READER_WAIT_S)
                         loop.call_soon_threadsafe(queue.put_nowait, text)
             except Exception as exc:  # the thread must always report back, whatever llama.cpp raised
                 loop.call_soon_threadsafe(queue.put_nowait, LlmError(f"local model failed: {exc}"))
@@ -62,6 +71,8 @@ class LlamaCppLanguageModel(LanguageModel):
                 if isinstance(item, LlmError):
                     raise item
                 yield TextDelta(item)
+                ahead.release()
         finally:
             stop.set()
+            ahead.release(_TOKENS_AHEAD)  # a thread waiting for the reader sees the stop at once
             await asyncio.shield(done)
