@@ -50,6 +50,20 @@ class TurnTiming:
     transcript: str
 
 
+@dataclass
+class ConversationStats:
+    """Counters for one call's turn-taking, so benchmarks can say where the CPU went."""
+
+    caller_turns: int = 0
+    turn_checks: int = 0
+    """Smart Turn inferences asked for."""
+    turn_checks_complete: int = 0
+    """Smart Turn verdicts that ended a turn."""
+    turns_capped: int = 0
+    """Caller turns ended by the silence cap rather than by Smart Turn."""
+    vad_inferences: int = 0
+
+
 @dataclass(frozen=True)
 class TurnSettings:
     """How the loop decides that the caller started, paused, finished or interrupted."""
@@ -138,6 +152,7 @@ class Conversation(AudioHandler):
         self.events = events
         self.history: list[Message] = [{"role": "system", "content": settings.system_prompt}]
         self.timings: list[TurnTiming] = []
+        self.stats = ConversationStats()
         t = settings.turn
         self._t = t
         self._vad = providers.vad.stream()
@@ -220,6 +235,7 @@ class Conversation(AudioHandler):
 
         if self._silence_ms >= t.stop_ms and not self._eot_checked:
             self._eot_checked = True
+            self.stats.turn_checks += 1
             # No speculative transcription here: measured on 2 cores, a whisper run started at every mid-sentence
             # pause ran to the end even when the caller went on, and the final transcript queued behind it
             # (p50 transcript 3.1 s instead of ~1 s). Streaming providers transcribe as audio arrives anyway.
@@ -228,13 +244,16 @@ class Conversation(AudioHandler):
         if check is not None and check.done():
             self._eot_check = None
             if not check.cancelled() and check.exception() is None and check.result() >= t.complete_threshold:
+                self.stats.turn_checks_complete += 1
                 self._end_caller_turn()
                 return
         if self._silence_ms >= t.incomplete_wait_ms:
+            self.stats.turns_capped += 1
             self._end_caller_turn()
 
     def _open_caller_turn(self) -> None:
         self._in_turn = True
+        self.stats.caller_turns += 1
         self._turn_speech_ms = self._speech_ms
         self._turn_started = _now()
         self._turn_last_speech = time.monotonic()
@@ -515,6 +534,7 @@ class Conversation(AudioHandler):
             log.error("conversation task failed", exc_info=task.exception())
 
     async def _stop(self) -> None:
+        self.stats.vad_inferences = self._vad.inferences
         media = self._media
         unsent = media.queued_ms if media is not None else 0.0
         if self._agent is not None and self._agent.started_at is not None:

@@ -103,17 +103,21 @@ async def serve(args: argparse.Namespace) -> None:
     async def on_call(call: SipCall) -> None:
         events = Events()
         media: MediaSession | None = None
+        conversation: Conversation | None = None
         error = None
         try:
             await call.answer()
             media = MediaSession(call)
             settings = ConversationSettings(system_prompt=PROMPT, first_message=GREETING, silence_timeout_s=120)
-            await Conversation(settings, providers, events).run(media, call)
+            conversation = Conversation(settings, providers, events)
+            await conversation.run(media, call)
         except Exception as exc:  # one broken call must not take the benchmark server down
             error = f"{type(exc).__name__}: {exc}"
         finally:
             await call.hangup()
         stats = asdict(media.stats) if media is not None else {}
+        if conversation is not None:
+            stats |= asdict(conversation.stats)
         emit("CALL", {"user_turns": events.user_turns, "agent_turns": events.agent_turns, **stats, "error": error})
 
     def router(offer: InboundOffer) -> str:
@@ -137,6 +141,8 @@ async def serve(args: argparse.Namespace) -> None:
         await asyncio.wait_for(engine.stop(), 15)
         values = np.array(lags or [0.0]) * 1000
         emit("LAG", {"p50_ms": float(np.percentile(values, 50)), "p99_ms": float(np.percentile(values, 99))})
+        turn_model = await local.smart_turn()
+        emit("SMART_TURN", {"runs": turn_model.runs, "cpu_s": turn_model.cpu_s})
 
 
 def main() -> None:

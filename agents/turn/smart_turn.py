@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,12 @@ class SmartTurn:
         # Whisper's own log-mel front end with an 8-second window is exactly the input Smart Turn was trained on.
         self._features = FeatureExtractor(feature_size=80, sampling_rate=SAMPLE_RATE, chunk_length=_WINDOW_S)
         self._worker = ModelWorker("smart-turn")
+        self.runs = 0
+        self.cpu_s = 0.0  # CPU time of every run so far, for benchmarks
 
     def probability_sync(self, pcm16k: bytes) -> float:
         """Return the probability that the turn in ``pcm16k`` is complete (blocking; use ``probability``)."""
+        started = time.thread_time()
         audio = np.frombuffer(pcm16k, dtype=np.int16).astype(np.float32) / 32768.0
         audio = audio[-_WINDOW:]
         if audio.size < _WINDOW:
@@ -38,6 +42,8 @@ class SmartTurn:
         audio = (audio - audio.mean()) / np.sqrt(audio.var() + 1e-7)
         mel = self._features(audio, padding=0)[:, : _WINDOW // 160]
         (prob,) = self._session.run(None, {"input_features": mel[np.newaxis].astype(np.float32)})
+        self.runs += 1
+        self.cpu_s += time.thread_time() - started
         return float(np.asarray(prob).reshape(-1)[0])
 
     async def probability(self, pcm16k: bytes) -> float:

@@ -23,6 +23,7 @@ from bench.servers import ConversationServer, ProtocolServer, caller_engine, fre
 from bench.voice_caller import percentile, piper_utterances, run_caller
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+IDLE_S = 5.0
 DIAL_GAP_S = 0.1  # calls start 100 ms apart, so greetings do not all land on the same tick
 
 
@@ -33,6 +34,10 @@ async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> d
     try:
         engine = await caller_engine()
         try:
+            # The server's cost with no call (its loop, the SIP stack's threads) is paid once, not per call.
+            idle_cpu0, idle_t0 = server.cpu(), time.monotonic()
+            await asyncio.sleep(IDLE_S)
+            idle_pct = 100 * (server.cpu() - idle_cpu0) / (time.monotonic() - idle_t0)
             cpu0, t0 = server.cpu(), time.monotonic()
             tasks = []
             for i in range(n):
@@ -43,10 +48,18 @@ async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> d
             cpu, wall = server.cpu() - cpu0, time.monotonic() - t0
         finally:
             await engine.stop()
+        for _ in range(50):  # each ended call prints its counters once its hang-up is through
+            if len(server.records("CALL")) >= n:
+                break
+            await asyncio.sleep(0.1)
     finally:
         server.stop()
         protocol.stop()
     lag = (server.records("LAG") or [{}])[-1]
+    turn_model = (server.records("SMART_TURN") or [{}])[-1]
+    calls = server.records("CALL")
+    caller_turns = sum(c.get("caller_turns", 0) for c in calls) or 1
+    server_pct = 100 * cpu / wall
     wire = [x * 1000 for r in results for x in r.latencies_s]
     expected = n * rounds * len(utterances)
     return {
@@ -55,8 +68,15 @@ async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> d
         "turns_answered": len(wire),
         "unanswered": sum(r.unanswered for r in results),
         "errors": [r.error for r in results if r.error][:5],
-        "server_cpu_pct_of_core": round(100 * cpu / wall, 1),
-        "cpu_per_call_pct": round(100 * cpu / wall / n, 2),
+        "server_cpu_pct_of_core": round(server_pct, 1),
+        "idle_cpu_pct_of_core": round(idle_pct, 1),
+        "cpu_per_call_pct": round(server_pct / n, 2),
+        "cpu_per_call_above_idle_pct": round((server_pct - idle_pct) / n, 2),
+        "smart_turn_runs_per_caller_turn": round(sum(c.get("turn_checks", 0) for c in calls) / caller_turns, 2),
+        "smart_turn_cpu_pct_of_core": round(100 * turn_model.get("cpu_s", float("nan")) / wall, 1),
+        "smart_turn_ms_per_run": round(1000 * turn_model.get("cpu_s", 0) / max(1, turn_model.get("runs", 0)), 1),
+        "turns_ended_by_cap": sum(c.get("turns_capped", 0) for c in calls),
+        "vad_inferences_per_call_s": round(sum(c.get("vad_inferences", 0) for c in calls) / (wall * n), 1),
         "loop_lag_p50_ms": round(lag.get("p50_ms", float("nan")), 2),
         "loop_lag_p99_ms": round(lag.get("p99_ms", float("nan")), 2),
         "reply_p50_ms": (percentile(wire, 50)),
