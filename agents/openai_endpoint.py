@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import openai
-from openai import AsyncOpenAI
 
+from agents.clients import SharedClients, new_openai_client
 from agents.redaction import scrub_key
 
 # openai 3 reads responses through httpx2 (older releases through httpx); errors while reading a streamed
@@ -21,22 +21,23 @@ with contextlib.suppress(ImportError):
     _TRANSPORTS.append(httpx2)
 STALLED: tuple[type[Exception], ...] = tuple(module.TimeoutException for module in _TRANSPORTS)
 DROPPED: tuple[type[Exception], ...] = tuple(module.HTTPError for module in _TRANSPORTS)
-# Local servers (Ollama, llama.cpp) ignore the key but the SDK refuses to start without one, and leaving it
-# None would make the SDK pick up OPENAI_API_KEY from the environment and send it to whatever base_url is.
-NO_KEY = "no-key"
 
 
 class OpenAIEndpoint:
     """One OpenAI-compatible endpoint: its SDK client (no retries), its host for messages, its error wording."""
 
-    def __init__(self, *, api_key: str | None, base_url: str, timeout_s: float) -> None:
-        """Create the SDK client; nothing is sent yet."""
+    def __init__(
+        self, *, api_key: str | None, base_url: str, timeout_s: float, clients: SharedClients | None = None
+    ) -> None:
+        """Borrow the process's SDK client for this endpoint (or create one); nothing is sent yet."""
         self.key = api_key or ""
         self.host = urlsplit(base_url).netloc or base_url
         self.timeout_s = timeout_s
-        # No SDK retries: a caller is waiting on the line, so a failure must surface at once and the
-        # conversation decides what to say instead of sitting through backoff.
-        self.client = AsyncOpenAI(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_s, max_retries=0)
+        self._owned = clients is None
+        if clients is None:
+            self.client = new_openai_client(api_key, base_url, timeout_s)
+        else:
+            self.client = clients.openai(api_key, base_url, timeout_s)
 
     def scrub(self, text: str) -> str:
         """``text`` without this endpoint's key."""
@@ -77,5 +78,6 @@ class OpenAIEndpoint:
         return None
 
     async def aclose(self) -> None:
-        """Close the SDK client."""
-        await self.client.close()
+        """Close the SDK client unless it is the process's shared one."""
+        if self._owned:
+            await self.client.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS
+from agents.clients import SharedClients
 from agents.llm.base import LanguageModel
 from agents.model_assets import ModelPaths
 from agents.stt.base import SpeechToText
@@ -39,6 +40,8 @@ class ProviderAccess:
 
     keys: Mapping[str, str] = field(default_factory=dict)
     endpoints: Mapping[str, str] = field(default_factory=dict)
+    clients: SharedClients | None = None
+    """The process's shared HTTP clients; without them each provider makes its own."""
 
     def endpoint(self, provider: str) -> str:
         """The base URL to use for ``provider``: the node's override, the catalogue's, or the default."""
@@ -135,6 +138,7 @@ async def build_stt(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             base_url=access.endpoint("openai"),
             model=_model(layer, STT_PROVIDERS),
             language=language,
+            clients=access.clients,
         )
     if provider == "deepgram":
         from agents.stt.deepgram import DeepgramSpeechToText
@@ -166,6 +170,7 @@ async def build_llm(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             model=_model(layer, LLM_PROVIDERS),
             temperature=temperature,
             max_tokens=max_tokens,
+            clients=access.clients,
         )
     if provider in LLM_PROVIDERS:
         from agents.llm.openai import OpenAILanguageModel
@@ -178,6 +183,7 @@ async def build_llm(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             model=_model(layer, LLM_PROVIDERS),
             temperature=temperature,
             max_tokens=max_tokens,
+            clients=access.clients,
         )
     raise ProviderUnavailable(f"unknown LLM provider {provider!r}")
 
@@ -200,6 +206,7 @@ async def build_tts(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             model=model,
             voice=voice or "alloy",
             speed=speed,
+            clients=access.clients,
         )
     if provider == "elevenlabs":
         from agents.tts.elevenlabs import ElevenLabsTextToSpeech
@@ -210,6 +217,7 @@ async def build_tts(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             model=model,
             voice=voice or "21m00Tcm4TlvDq8ikWAM",
             speed=speed,
+            clients=access.clients,
         )
     if provider == "cartesia":
         from agents.tts.cartesia import CartesiaTextToSpeech
@@ -220,5 +228,6 @@ async def build_tts(layer: Mapping[str, Any], access: ProviderAccess, local: Loc
             model=model,
             voice=voice,
             speed=speed,
+            clients=access.clients,
         )
     raise ProviderUnavailable(f"unknown voice provider {provider!r}")

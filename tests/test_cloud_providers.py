@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from agents.clients import NO_KEY, SharedClients
 from agents.llm.anthropic import CALL_STARTED, AnthropicLanguageModel, to_anthropic_messages
 from agents.llm.base import LlmError, TextDelta, ToolCall, ToolDefinition
 from agents.llm.openai import OpenAILanguageModel
-from agents.openai_endpoint import NO_KEY
 from agents.stt.base import SttError
 from agents.stt.deepgram import DeepgramSpeechToText
 from agents.stt.openai import OpenAISpeechToText
@@ -118,6 +118,37 @@ async def test_openai_llm_streams_text_deltas_in_order(openai_server: tuple[Open
     assert seen.json["max_tokens"] == 77
     assert seen.json["messages"] == HISTORY
     assert "tools" not in seen.json
+
+
+async def test_calls_share_one_client_per_endpoint_and_key(
+    openai_server: tuple[OpenAIServer, str], elevenlabs_server: tuple[ElevenLabsServer, str]
+) -> None:
+    """Two calls' providers borrow the same clients; one call ending leaves the other's working; a new key gets
+    its own client; closing the pool closes them all."""
+    server, url = openai_server
+    server.reply_chunks = ["Hello."]
+    voices, voice_url = elevenlabs_server
+    clients = SharedClients()
+    first, second = (
+        OpenAILanguageModel(api_key=server.api_key, base_url=url, model="gpt-4o-mini", clients=clients)
+        for _ in range(2)
+    )
+    speech = [
+        ElevenLabsTextToSpeech(api_key=voices.api_key, base_url=voice_url, voice="v1", clients=clients)
+        for _ in range(2)
+    ]
+    other_key = OpenAILanguageModel(api_key="another-key", base_url=url, model="gpt-4o-mini", clients=clients)
+    assert first._endpoint.client is second._endpoint.client
+    assert speech[0]._client is speech[1]._client
+    assert other_key._endpoint.client is not first._endpoint.client
+    assert await collect(first.stream(HISTORY)) == [TextDelta("Hello.")]
+    await first.aclose()  # the first call ends
+    await speech[0].aclose()
+    assert await collect(second.stream(HISTORY)) == [TextDelta("Hello.")]
+    assert b"".join(await collect(speech[1].synthesize("Hi."))), "the second call's voice still speaks"
+    shared_openai, shared_http = second._endpoint.client, speech[1]._client
+    await clients.aclose()
+    assert shared_openai.is_closed() and shared_http.is_closed
 
 
 async def test_openai_llm_assembles_tool_calls_after_the_text(openai_server: tuple[OpenAIServer, str]) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agents.clients import SharedClients
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
 from agents.redaction import scrub_key
 
@@ -38,8 +39,9 @@ class AnthropicLanguageModel(LanguageModel):
         temperature: float = 0.6,
         max_tokens: int = 200,
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared HTTP client; nothing is sent until the first ``stream``."""
+        """Borrow the process's HTTP client for this endpoint (or create one); nothing is sent yet."""
         root = base_url.rstrip("/")
         # People paste SDK-style URLs ending in /v1; the path below already carries it.
         if root.endswith("/v1"):
@@ -51,11 +53,12 @@ class AnthropicLanguageModel(LanguageModel):
         self._max_tokens = max_tokens
         self._timeout_s = timeout_s
         self._host = urlsplit(root).netloc or root
-        self._client = httpx.AsyncClient(
-            base_url=root,
-            timeout=timeout_s,
-            headers={"x-api-key": api_key, "anthropic-version": API_VERSION, "content-type": "application/json"},
-        )
+        headers = {"x-api-key": api_key, "anthropic-version": API_VERSION, "content-type": "application/json"}
+        self._owned = clients is None
+        if clients is None:
+            self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
+        else:
+            self._client = clients.http(root, headers, timeout_s)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()
@@ -131,8 +134,9 @@ class AnthropicLanguageModel(LanguageModel):
             yield ToolCall(id=pending.id, name=pending.name, arguments="".join(pending.json_parts) or "{}")
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
-        await self._client.aclose()
+        """Close the HTTP client unless it is the process's shared one."""
+        if self._owned:
+            await self._client.aclose()
 
     def _error(self, response: httpx.Response) -> str:
         try:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.clients import SharedClients
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
 from agents.openai_endpoint import OpenAIEndpoint
 
@@ -29,13 +30,14 @@ class OpenAILanguageModel(LanguageModel):
         temperature: float = 0.6,
         max_tokens: int = 200,
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared client; nothing is sent until the first ``stream``."""
+        """Borrow the process's client for this endpoint (or create one); nothing is sent yet."""
         self._model = model
         self._temperature = temperature
         self._max_tokens = max_tokens
         self._timeout_s = timeout_s
-        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s)
+        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s, clients=clients)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import wave
 
+from agents.clients import SharedClients
 from agents.openai_endpoint import OpenAIEndpoint
 from agents.stt.base import BatchSpeechToText, SttError
 
@@ -24,12 +25,13 @@ class OpenAISpeechToText(BatchSpeechToText):
         model: str = "gpt-4o-mini-transcribe",
         language: str = "en",
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared client; nothing is sent until the first transcription."""
+        """Borrow the process's client for this endpoint (or create one); nothing is sent yet."""
         self._model = model
         self._language = language
         self._timeout_s = timeout_s
-        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s)
+        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s, clients=clients)
 
     async def transcribe(self, pcm16k: bytes) -> str:
         """Transcribe one clip of 16 kHz mono s16 audio."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from agents.clients import SharedClients
 from agents.tts.http_stream import StreamedPcmTextToSpeech
 
 API_VERSION = "2024-11-13"
@@ -28,13 +29,15 @@ class CartesiaTextToSpeech(StreamedPcmTextToSpeech):
         voice: str,
         speed: float = 1.0,
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared HTTP client; nothing is sent until the first synthesis."""
+        """Borrow the process's client for this endpoint (or create one); nothing is sent yet."""
         super().__init__(
             api_key=api_key,
             base_url=base_url,
             headers={"X-API-Key": api_key, "Cartesia-Version": API_VERSION},
             timeout_s=timeout_s,
+            clients=clients,
         )
         self._model = model
         self._voice = voice

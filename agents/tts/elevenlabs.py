@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import httpx
 
+from agents.clients import SharedClients
 from agents.tts.http_stream import StreamedPcmTextToSpeech
 
 OUTPUT_FORMAT = "pcm_16000"
@@ -28,9 +29,12 @@ class ElevenLabsTextToSpeech(StreamedPcmTextToSpeech):
         voice: str,
         speed: float = 1.0,
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared HTTP client; nothing is sent until the first synthesis."""
-        super().__init__(api_key=api_key, base_url=base_url, headers={"xi-api-key": api_key}, timeout_s=timeout_s)
+        """Borrow the process's client for this endpoint (or create one); nothing is sent yet."""
+        super().__init__(
+            api_key=api_key, base_url=base_url, headers={"xi-api-key": api_key}, timeout_s=timeout_s, clients=clients
+        )
         self._model = model
         self._voice = voice
         # The assistant's speed is shared by every voice provider; ElevenLabs rejects anything outside 0.7-1.2.

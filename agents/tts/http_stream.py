@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agents.clients import SharedClients
 from agents.redaction import scrub_key
 from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
@@ -19,13 +20,25 @@ class StreamedPcmTextToSpeech(TextToSpeech):
     provider = "provider"
     """The provider's name, for error messages."""
 
-    def __init__(self, *, api_key: str, base_url: str, headers: dict[str, str], timeout_s: float) -> None:
-        """Create the shared HTTP client; nothing is sent until the first synthesis."""
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        headers: dict[str, str],
+        timeout_s: float,
+        clients: SharedClients | None = None,
+    ) -> None:
+        """Borrow the process's HTTP client for this endpoint (or create one); nothing is sent yet."""
         root = base_url.rstrip("/")
         self._key = api_key
         self._timeout_s = timeout_s
         self._host = urlsplit(root).netloc or root
-        self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
+        self._owned = clients is None
+        if clients is None:
+            self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
+        else:
+            self._client = clients.http(root, headers, timeout_s)
 
     @abstractmethod
     def _request(self, text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -64,8 +77,9 @@ class StreamedPcmTextToSpeech(TextToSpeech):
             raise TtsError(f"{name} ({self._host}) returned no audio")
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
-        await self._client.aclose()
+        """Close the HTTP client unless it is the process's shared one."""
+        if self._owned:
+            await self._client.aclose()
 
     def _scrub(self, text: str) -> str:
         return scrub_key(text, self._key)

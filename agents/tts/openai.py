@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from agents.clients import SharedClients
 from agents.openai_endpoint import OpenAIEndpoint
 from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
@@ -22,14 +23,15 @@ class OpenAITextToSpeech(TextToSpeech):
         voice: str = "alloy",
         speed: float = 1.0,
         timeout_s: float = 30.0,
+        clients: SharedClients | None = None,
     ) -> None:
-        """Create the shared client; nothing is sent until the first synthesis."""
+        """Borrow the process's client for this endpoint (or create one); nothing is sent yet."""
         self._model = model
         self._voice = voice
         # The assistant's speed is shared by every voice provider; OpenAI rejects anything outside 0.25-4.
         self._speed = min(4.0, max(0.25, speed))
         self._timeout_s = timeout_s
-        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s)
+        self._endpoint = OpenAIEndpoint(api_key=api_key, base_url=base_url, timeout_s=timeout_s, clients=clients)
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """Stream 24 kHz mono s16 PCM for ``text`` as the server produces it."""

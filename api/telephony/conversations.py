@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from agents.clients import SharedClients
 from agents.conversation import Conversation, ConversationSettings, Providers
 from agents.model_assets import model_paths
 from agents.providers import LocalModels, ProviderAccess, build_llm, build_stt, build_tts
@@ -27,6 +28,7 @@ class ConversationFactory:
         self._sessions = sessions
         self._secrets = secrets
         self.local = LocalModels(model_paths(settings.data_dir), cpu_threads=settings.providers.cpu_threads)
+        self.clients = SharedClients()
 
     async def preload(self) -> None:
         """Load the local models now so the first call answers as fast as the rest; a missing model is logged."""
@@ -34,6 +36,10 @@ class ConversationFactory:
             await self.local.preload()
         except Exception as exc:  # a node without local models still serves cloud-only assistants
             log.warning("local models not loaded: %s", exc)
+
+    async def aclose(self) -> None:
+        """Close the cloud providers' shared HTTP clients."""
+        await self.clients.aclose()
 
     async def build(
         self,
@@ -47,7 +53,7 @@ class ConversationFactory:
         """The conversation for one call; raises ProviderUnavailable when a provider cannot be reached."""
         async with self._sessions() as session:
             keys = await provider_keys_for(session, assistant.account_id, self._secrets)
-        access = ProviderAccess(keys=keys, endpoints=self._settings.providers.endpoints)
+        access = ProviderAccess(keys=keys, endpoints=self._settings.providers.endpoints, clients=self.clients)
         providers = Providers(
             stt=await build_stt(assistant.transcriber, access, self.local),
             llm=await build_llm(assistant.llm, access, self.local),

@@ -111,6 +111,7 @@ class TelephonyNode:
         await self.engine.stop()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=5)
+        await self.conversations.aclose()
 
     def request_refresh(self) -> None:
         """Re-read trunks and routes soon (after an edit through the API)."""
