@@ -1,4 +1,8 @@
-"""Cut a streamed reply into sentences, so the first one can be spoken while the model is still writing."""
+"""Cut a streamed reply into sentences, so the first one can be spoken while the model is still writing.
+
+The first piece may also end at a clause (a comma, semicolon or colon after at least five words): the caller is
+waiting for the reply's first audio, and a clause is both written and synthesised sooner than a whole sentence.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ _ABBREVIATIONS = frozenset(
 )
 # A first sentence shorter than this is held back to join the next, so TTS does not speak "Sure." on its own tone.
 _MIN_FIRST = 12
+_CLAUSE_END = re.compile(r"[,;:]\s+")
+_MIN_FIRST_CLAUSE_WORDS = 5
 
 
 class SentenceSplitter:
@@ -36,8 +42,19 @@ class SentenceSplitter:
             out.append(candidate)
             start = match.end()
         self._buffer = self._buffer[start:]
+        if self._emitted == 0 and not out and (clause := self._first_clause()):
+            out.append(clause)
         self._emitted += len(out)
         return out
+
+    def _first_clause(self) -> str | None:
+        """Cut the buffer's first clause of at least five words, if one is complete."""
+        for match in _CLAUSE_END.finditer(self._buffer):
+            candidate = self._buffer[: match.end()].strip()
+            if len(candidate.split()) >= _MIN_FIRST_CLAUSE_WORDS:
+                self._buffer = self._buffer[match.end() :]
+                return candidate
+        return None
 
     def flush(self) -> list[str]:
         """Return whatever text remains once the reply is over."""

@@ -51,6 +51,17 @@ def test_sentence_splitter_releases_each_sentence_as_soon_as_it_ends() -> None:
     assert out == ["Sure, I can help with that.", "Dr. Smith is free on Tuesday at 3.30 pm!", "Shall I book it?"]
 
 
+def test_sentence_splitter_may_end_the_first_piece_at_a_clause() -> None:
+    splitter = SentenceSplitter()
+    out: list[str] = []
+    for piece in ["Of", " course", ", I can book", " that for you", ", and Dr", ". Smith", " is free, too", ". Bye. "]:
+        out += splitter.feed(piece)
+    assert out == ["Of course, I can book that for you,", "and Dr. Smith is free, too.", "Bye."]
+    assert SentenceSplitter().feed("Yes, sure, that is fine, ") == ["Yes, sure, that is fine,"]
+    assert SentenceSplitter().feed("Yes, sure, fine, ") == []
+    assert SentenceSplitter().feed("We have 3,000 seats left in the hall") == []
+
+
 def test_sentence_splitter_holds_a_tiny_first_sentence_back() -> None:
     splitter = SentenceSplitter()
     assert splitter.feed("Okay. ") == []
