@@ -325,6 +325,11 @@ class SipEngine:
         self._claimed.add(call.handle)
         return self._unclaimed.pop(call.handle, [])
 
+    def free_slots(self) -> int:
+        """How many more calls, inbound or outbound, this node may carry now."""
+        with self._lock:
+            return self.config.max_concurrent_calls - self._reserved
+
     def _reserve(self) -> bool:
         """Take one of the node's call slots (from either thread); False when the node is full."""
         with self._lock:

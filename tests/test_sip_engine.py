@@ -189,10 +189,12 @@ async def test_audio_both_ways(
 async def test_inbound_call_is_routed_and_answered(sip: Harness, phones: Callable[[str, float], BaresipPeer]) -> None:
     """A phone dialling a DID reaches on_inbound with the router's route; its hangup ends our call."""
     a = phones("a", 0.0)
+    free = sip.engine.free_slots()
     await a.acommand("dial", uri=f"sip:+15550001@127.0.0.1:{sip.port}")
     call = await asyncio.wait_for(sip.inbound.get(), 5)
     assert call.direction == "inbound"
     assert call.route == "+15550001"
+    assert sip.engine.free_slots() == free - 1  # the campaign scheduler sees inbound calls fill the node
     offer = sip.offers[-1]
     assert (offer.dialled, offer.source_ip, offer.source_port) == ("+15550001", "127.0.0.1", sip.port_a)
     await a.until(lambda s: s["established"], 3)
@@ -200,6 +202,8 @@ async def test_inbound_call_is_routed_and_answered(sip: Harness, phones: Callabl
     await a.acommand("hangup")
     end = await ended(call)
     assert (end.outcome, end.hangup_by) == (Outcome.ANSWERED, HangupBy.CUSTOMER)
+    await asyncio.sleep(0)  # the slot is given back by the call's end callback
+    assert sip.engine.free_slots() == free
 
 
 async def test_cold_transfer(sip: Harness, phones: Callable[[str, float], BaresipPeer]) -> None:

@@ -21,8 +21,8 @@ class NodeDialer:
         self._active = 0
 
     def free_slots(self) -> int:
-        """The node's call limit minus the campaign calls it carries (the engine refuses beyond its limit)."""
-        return self._max_calls - self._active
+        """Slots left under the campaign limit and under the node's own, which inbound calls use too."""
+        return max(0, min(self._max_calls - self._active, self._node.engine.free_slots()))
 
     async def dial(self, request: DialRequest, on_call: CallCreated) -> DialResult:
         """Place the call, tell the scheduler its row, wait for its end and read the outcome from the row."""
