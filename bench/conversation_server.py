@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -155,7 +157,18 @@ def main() -> None:
     parser.add_argument("--max-calls", type=int, default=100)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    asyncio.run(serve(args))
+    profile_to = os.environ.get("TRUNKLINE_BENCH_PROFILE")
+    if not profile_to:
+        asyncio.run(serve(args))
+        return
+    # The event loop's own CPU, function by function (thread time, so waiting for the CPU is not counted).
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.enable()
+    try:
+        asyncio.run(serve(args))
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,10 @@ class ConversationServer(_Process):
         """CPU seconds the server has used so far."""
         return cpu_seconds(self.proc.pid)
 
+    def loop_cpu(self) -> float:
+        """CPU seconds of the server's main thread so far: its event loop, which carries every call's frame loop."""
+        return cpu_seconds(self.proc.pid, thread=self.proc.pid)
+
     @property
     def timings(self) -> list[dict[str, Any]]:
         """Every reply's breakdown."""

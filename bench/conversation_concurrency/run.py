@@ -38,14 +38,14 @@ async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> d
             idle_cpu0, idle_t0 = server.cpu(), time.monotonic()
             await asyncio.sleep(IDLE_S)
             idle_pct = 100 * (server.cpu() - idle_cpu0) / (time.monotonic() - idle_t0)
-            cpu0, t0 = server.cpu(), time.monotonic()
+            cpu0, loop0, t0 = server.cpu(), server.loop_cpu(), time.monotonic()
             tasks = []
             for i in range(n):
                 uri = f"sip:bench{i}@127.0.0.1:{server.port}"
                 tasks.append(asyncio.ensure_future(run_caller(engine, uri, utterances, rounds=rounds, timeout_s=300)))
                 await asyncio.sleep(DIAL_GAP_S)
             results = await asyncio.gather(*tasks)
-            cpu, wall = server.cpu() - cpu0, time.monotonic() - t0
+            cpu, loop_cpu, wall = server.cpu() - cpu0, server.loop_cpu() - loop0, time.monotonic() - t0
         finally:
             await engine.stop()
         for _ in range(50):  # each ended call prints its counters once its hang-up is through
@@ -74,6 +74,8 @@ async def measure(n: int, rounds: int, models: Path, utterances: list[Any]) -> d
         "cpu_per_call_above_idle_pct": round((server_pct - idle_pct) / n, 2),
         "smart_turn_runs_per_caller_turn": round(sum(c.get("turn_checks", 0) for c in calls) / caller_turns, 2),
         "smart_turn_cpu_pct_of_core": round(100 * turn_model.get("cpu_s", float("nan")) / wall, 1),
+        "event_loop_cpu_pct_of_core": round(100 * loop_cpu / wall, 1),
+        "other_threads_cpu_pct_of_core": round(100 * (cpu - loop_cpu - turn_model.get("cpu_s", 0.0)) / wall, 1),
         "smart_turn_ms_per_run": round(1000 * turn_model.get("cpu_s", 0) / max(1, turn_model.get("runs", 0)), 1),
         "turns_ended_by_cap": sum(c.get("turns_capped", 0) for c in calls),
         "vad_inferences_per_call_s": round(sum(c.get("vad_inferences", 0) for c in calls) / (wall * n), 1),

@@ -62,9 +62,10 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def cpu_seconds(pid: int | str = "self") -> float:
-    """User + system CPU seconds of a process (all its threads) from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid: int | str = "self", thread: int | None = None) -> float:
+    """User + system CPU seconds of a process (all its threads), or of one of its threads, from /proc."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime: fields 14 and 15 of the line
 
