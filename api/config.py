@@ -15,6 +15,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from billing.rates import Pricing, RateCard
+
 ENV_PREFIX = "TRUNKLINE_"
 CONFIG_ENV = "TRUNKLINE_CONFIG"
 DEFAULT_CONFIG_FILE = Path("trunkline.toml")
@@ -144,6 +146,19 @@ class SchedulerSettings(Section):
     )
 
 
+class CreditSettings(Section):
+    """Credit metering: per-minute rates of providers, what money buys, and the words of the drain warning."""
+
+    rates: RateCard = Field(default_factory=RateCard)
+    pricing: Pricing = Field(default_factory=Pricing)
+    drain_warning: str = Field(
+        "I'm sorry, this account has run out of call credit, so I have to end the call now. Goodbye.",
+        min_length=1,
+        max_length=500,
+        description="Spoken just before a call whose credit has run out is ended",
+    )
+
+
 class LogSettings(Section):
     """How the server logs."""
 
@@ -169,6 +184,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     crm: CrmSettings = Field(default_factory=CrmSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    credits: CreditSettings = Field(default_factory=CreditSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

@@ -8,6 +8,7 @@ from models.account import Account, ApiKey
 from models.assistant import Assistant
 from models.call import Call, CallTurn
 from models.campaign import Campaign
+from models.credits import CreditLedgerEntry
 from models.crm import Company, Contact, CustomField
 from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
@@ -83,3 +84,9 @@ class CampaignRepository(SQLAlchemyAsyncRepository[Campaign]):
     """Campaigns."""
 
     model_type = Campaign
+
+
+class CreditLedgerEntryRepository(SQLAlchemyAsyncRepository[CreditLedgerEntry]):
+    """Credit ledger entries (read here; written only through billing.ledger.post)."""
+
+    model_type = CreditLedgerEntry

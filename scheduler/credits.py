@@ -1,23 +1,21 @@
-"""The one "may this account dial?" rule; the credits issue replaces it with the metering policy."""
+"""The one "may this account dial?" rule: the metering policy of the credit ledger."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import CreditLedgerEntry
+from billing.ledger import balance_of
 
 CreditCheck = Callable[[AsyncSession, UUID], Awaitable[bool]]
 
 
 async def has_credit(session: AsyncSession, account_id: UUID) -> bool:
-    """True when the account's ledger is positive, or when it has no ledger at all (metering not in use)."""
-    # An account that never bought credits is not metered yet (credits are not built): refusing it would stop
-    # every campaign of a fresh install. Once an account has entries, a balance at or below zero pauses dialling.
-    balance = await session.scalar(
-        select(func.sum(CreditLedgerEntry.credits)).where(CreditLedgerEntry.account_id == account_id)
-    )
+    """True when the account's cached balance is positive, or when it has no ledger at all (not metered)."""
+    # Metering starts with an account's first ledger entry (a top-up): refusing accounts that never bought
+    # credits would stop every campaign of a fresh self-hosted install. Calls in progress are not subtracted:
+    # each of them is bounded by its own meter to one minute past zero.
+    balance = await balance_of(session, account_id)
     return balance is None or balance > 0

@@ -1,4 +1,4 @@
-"""The single place campaign events leave the scheduler; webhooks subscribe here when they exist."""
+"""The single place events leave (campaign events, and ``credits.low`` from billing); webhooks subscribe here."""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from billing.ledger import Movement, post
+from billing.rates import Pricing
 from models import (
     AttemptStatus,
     CallStatus,
@@ -25,7 +27,6 @@ from models import (
     CampaignAttempt,
     CampaignStatus,
     Contact,
-    CreditLedgerEntry,
     LedgerEntryKind,
 )
 from scheduler import DialRequest, DialResult, Scheduler, events
@@ -396,8 +397,8 @@ async def test_concurrency_window_and_credit_hook(
 
     # A ledger at zero pauses the campaign and says why.
     async with sessions() as session, session.begin():
-        session.add(CreditLedgerEntry(account_id=account_id, kind=LedgerEntryKind.PURCHASE, credits=Decimal(10)))
-        session.add(CreditLedgerEntry(account_id=account_id, kind=LedgerEntryKind.CALL_CHARGE, credits=Decimal(-10)))
+        moves = [Movement(LedgerEntryKind.PURCHASE, Decimal(10)), Movement(LedgerEntryKind.CALL_CHARGE, Decimal(-10))]
+        await post(session, account_id, moves, Pricing())
     dialer.capacity = 50
     await _tick(scheduler)
     campaign = await _status(sessions, cid)
