@@ -355,6 +355,10 @@ class Conversation(AudioHandler):
         elif self.settings.outbound or len(self.history) > 1:
             self._start_reply(None)
 
+    def finish_with(self, text: str) -> None:
+        """Say ``text`` now, in place of anything being said, then hang up (the owner's way to end the call)."""
+        self._say(text, then_hang_up=True)
+
     def _say(self, text: str, then_hang_up: bool = False) -> None:
         """Speak a fixed line (first message, re-prompt, goodbye) as its own agent turn."""
         self._replace_reply(self._speak([text], then_hang_up))

@@ -22,6 +22,7 @@ from api.auth import ApiKeyAuthMiddleware, scope_guard
 from api.config import Settings
 from api.controllers.api_keys import ApiKeyController
 from api.controllers.assistants import AssistantController
+from api.controllers.billing import BillingController
 from api.controllers.calls import CallController
 from api.controllers.campaigns import CampaignController
 from api.controllers.companies import CompanyController
@@ -187,6 +188,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         ProviderKeyController,
         CallController,
         CampaignController,
+        BillingController,
         ApiKeyController,
         WebCallController,
     ]

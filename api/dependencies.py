@@ -12,6 +12,7 @@ from api.auth import Principal
 from api.pagination import provide_page_params
 from api.services.api_keys import ApiKeyService
 from api.services.assistants import AssistantService
+from api.services.billing import BillingService
 from api.services.calls import CallService
 from api.services.campaigns import CampaignService
 from api.services.companies import CompanyService
@@ -32,7 +33,7 @@ def _region(request: Request[Principal, Any, Any]) -> str:
 
 def provide_assistants(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> AssistantService:
     """The caller's assistants."""
-    return AssistantService(db_session, _account(request))
+    return AssistantService(db_session, _account(request), request.app.state.settings.credits.rates)
 
 
 def provide_companies(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> CompanyService:
@@ -75,6 +76,11 @@ def provide_campaigns(db_session: AsyncSession, request: Request[Principal, Any,
     return CampaignService(db_session, _account(request))
 
 
+def provide_billing(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> BillingService:
+    """The caller's credits."""
+    return BillingService(db_session, _account(request), request.app.state.settings.credits)
+
+
 def provide_api_keys(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> ApiKeyService:
     """The caller's API keys."""
     return ApiKeyService(db_session, _account(request))
@@ -93,4 +99,5 @@ DEPENDENCIES: dict[str, Provide] = {
     "calls_service": Provide(provide_calls, sync_to_thread=False),
     "api_keys_service": Provide(provide_api_keys, sync_to_thread=False),
     "campaigns_service": Provide(provide_campaigns, sync_to_thread=False),
+    "billing_service": Provide(provide_billing, sync_to_thread=False),
 }

@@ -19,8 +19,9 @@ from models import Assistant
 async def _out(service: AssistantService, items: list[Assistant]) -> list[AssistantOut]:
     numbers = await service.numbers_of([a.id for a in items])
     outs = [to_out(a, AssistantOut) for a in items]
-    for out in outs:
+    for item, out in zip(items, outs, strict=True):
         out.phone_numbers = numbers.get(out.id, [])
+        out.credits_per_minute = service.credits_per_minute(item)
     return outs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -119,6 +120,8 @@ class AssistantOut(msgspec.Struct):
     created_at: datetime
     updated_at: datetime
     phone_numbers: list[str] = msgspec.field(default_factory=list)
+    # Estimated from the configured provider rates; GET /api/billing/credits shows the parts.
+    credits_per_minute: Decimal | None = None
 
 
 class TemplateOut(msgspec.Struct):

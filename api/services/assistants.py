@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import msgspec
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS, ProviderInfo
 from api.errors import FieldError, Invalid
 from api.services.assistant_templates import TEMPLATES
 from api.services.base import ScopedService
+from billing.meter import assistant_rate
+from billing.rates import RateCard
 from models import Assistant, AssistantTemplate, PhoneNumber
 from models.repositories import AssistantRepository
 
@@ -55,6 +59,14 @@ class AssistantService(ScopedService[Assistant]):
 
     repository_type = AssistantRepository
     noun = "assistant"
+
+    def __init__(self, session: AsyncSession, account_id: UUID, rates: RateCard | None = None) -> None:
+        super().__init__(session, account_id)
+        self.rates = rates or RateCard()
+
+    def credits_per_minute(self, item: Assistant) -> Decimal:
+        """The assistant's estimated credits per minute of talk time, from the configured rates."""
+        return assistant_rate(self.rates, item)
 
     async def add(self, values: dict[str, Any]) -> Assistant:
         """Create an assistant: the template's defaults, overridden by what the client sent."""

@@ -25,6 +25,7 @@ from api.config import Settings
 from api.secrets_box import SecretBox
 from api.telephony.call_records import CallRecords
 from api.telephony.conversations import ConversationFactory
+from api.telephony.metering import CallMetering
 from api.telephony.routing import InboundRoute, RoutingTable
 from media.frames import tone
 from media.handlers.base import AudioHandler
@@ -61,6 +62,8 @@ class CallPlan:
     account_id: UUID
     max_duration_s: float
     record: bool
+    assistant: Assistant | None = None
+    metered: bool = True  # False for a refused call: nothing to meter or charge
 
 
 class TelephonyNode:
@@ -73,7 +76,8 @@ class TelephonyNode:
         self._secrets = secrets
         self.routes = RoutingTable()
         self.records = CallRecords(sessions)
-        self.inbound_gate: InboundGate | None = None
+        self.metering = CallMetering(sessions, settings.credits)
+        self.inbound_gate: InboundGate | None = self.metering.inbound_gate
         self.recordings_dir = settings.data_dir / RECORDINGS
         self.conversations = ConversationFactory(settings, sessions, secrets)
         self.engine = SipEngine(
@@ -203,6 +207,8 @@ class TelephonyNode:
             account_id=route.account_id,
             max_duration_s=float(assistant.max_call_duration_s if assistant else 600),
             record=bool(assistant and assistant.recording_enabled),
+            assistant=assistant,
+            metered=refusal is None,
         )
         try:
             await call.answer()
@@ -214,6 +220,8 @@ class TelephonyNode:
             handler = talker or PlaybackHandler(audio=special_information_tone(), hangup_after=True)
             await self._converse(call, plan, handler)
         await self.records.ended(call_id, await call.ended)
+        if plan.metered:
+            await self.metering.charge(call_id)
 
     async def _assistant(self, assistant_id: UUID) -> Assistant | None:
         async with self._sessions() as session:
@@ -254,6 +262,8 @@ class TelephonyNode:
             await self.records.update(plan.call_id, recording_path=str(path.relative_to(self.settings.data_dir)))
         media = MediaSession(call, recorder=recorder)
         work = asyncio.ensure_future(handler.run(media, call))
+        meter = self.metering.meter(call, plan.call_id, plan.account_id, plan.assistant) if plan.metered else None
+        watch = asyncio.ensure_future(self.metering.watch(meter, call, handler)) if meter else None
         try:
             done, _ = await asyncio.wait(
                 {work, asyncio.ensure_future(call.ended)},
@@ -270,6 +280,8 @@ class TelephonyNode:
             await call.ended
         finally:
             work.cancel()
+            if watch is not None:
+                watch.cancel()
             if recorder is not None:
                 recorder.close()
 
@@ -312,6 +324,7 @@ class TelephonyNode:
             account_id=account_id,
             max_duration_s=float(assistant.max_call_duration_s),
             record=assistant.recording_enabled,
+            assistant=assistant,
         )
         task = self._spawn(self._run_outbound(plan, assistant, str(trunk_id), caller_id, destination, contact_id))
         return call_id, task
@@ -351,6 +364,7 @@ class TelephonyNode:
             await self.records.answered(plan.call_id, call.answered_at)
             await self._converse(call, plan, handler)
         await self.records.ended(plan.call_id, await call.ended)
+        await self.metering.charge(plan.call_id)
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
