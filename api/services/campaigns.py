@@ -71,28 +71,12 @@ class CampaignService(ScopedService[Campaign]):
             await self.require_owned(Assistant, out["assistant_id"], "assistant_id")
         if out.get("audience_company_id") is not None:
             await self.require_owned(Company, out["audience_company_id"], "audience_company_id")
-        if "audience_contact_ids" in out:
-            ids = list(dict.fromkeys(out["audience_contact_ids"]))
-            found = set(
-                await self.session.scalars(
-                    select(Contact.id).where(Contact.account_id == self.account_id, Contact.id.in_(ids))
-                )
-            )
-            missing = [str(i) for i in ids if i not in found]
-            if missing:
-                errors.append(FieldError("audience_contact_ids", f"no contact {missing[0]} in this account"))
-            out["audience_contact_ids"] = [str(i) for i in ids]
-        if "caller_number_ids" in out:
-            ids = list(dict.fromkeys(out["caller_number_ids"]))
-            found = set(
-                await self.session.scalars(
-                    select(PhoneNumber.id).where(PhoneNumber.account_id == self.account_id, PhoneNumber.id.in_(ids))
-                )
-            )
-            missing = [str(i) for i in ids if i not in found]
-            if missing:
-                errors.append(FieldError("caller_number_ids", f"no phone number {missing[0]} in this account"))
-            out["caller_number_ids"] = [str(i) for i in ids]
+        for field, model, noun in (
+            ("audience_contact_ids", Contact, "contact"),
+            ("caller_number_ids", PhoneNumber, "phone number"),
+        ):
+            if field in out:
+                out[field] = await self._owned_ids(model, out[field], field, noun, errors)
         if "window_timezone" in out and out["window_timezone"] not in TIMEZONES:
             errors.append(FieldError("window_timezone", f"'{out['window_timezone']}' is not an IANA timezone"))
         for name in ("window_start", "window_end"):
@@ -111,6 +95,21 @@ class CampaignService(ScopedService[Campaign]):
         if errors:
             raise Invalid.of(errors)
         return out
+
+    async def _owned_ids(
+        self, model: type[Contact] | type[PhoneNumber], ids: list[Any], field: str, noun: str, errors: list[FieldError]
+    ) -> list[str]:
+        """``ids`` without repeats, each checked to be a ``model`` row of this account (else a field error)."""
+        unique = list(dict.fromkeys(ids))
+        found = set(
+            await self.session.scalars(
+                select(model.id).where(model.account_id == self.account_id, model.id.in_(unique))
+            )
+        )
+        missing = [str(i) for i in unique if i not in found]
+        if missing:
+            errors.append(FieldError(field, f"no {noun} {missing[0]} in this account"))
+        return [str(i) for i in unique]
 
     async def add(self, values: dict[str, Any]) -> Campaign:
         """Create a draft campaign after checking every reference belongs to the account."""
