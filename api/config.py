@@ -15,7 +15,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from billing.rates import Pricing, RateCard
+from api.billing.rates import Pricing, RateCard
 
 ENV_PREFIX = "TRUNKLINE_"
 CONFIG_ENV = "TRUNKLINE_CONFIG"

@@ -16,7 +16,7 @@ class Account(Base):
     """A tenant: a company using this Trunkline installation."""
 
     name: Mapped[str] = mapped_column(String(200))
-    # The sum of the account's ledger entries, kept in the same transaction as each entry (billing.ledger);
+    # The sum of the account's ledger entries, kept in the same transaction as each entry (api.billing.ledger);
     # NULL until the first entry: an account that never bought credits is not metered.
     credit_balance: Mapped[Decimal | None] = mapped_column(Numeric(14, 4), default=None)
     low_balance_threshold: Mapped[Decimal | None] = mapped_column(Numeric(14, 4), default=None)

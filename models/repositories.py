@@ -87,6 +87,6 @@ class CampaignRepository(SQLAlchemyAsyncRepository[Campaign]):
 
 
 class CreditLedgerEntryRepository(SQLAlchemyAsyncRepository[CreditLedgerEntry]):
-    """Credit ledger entries (read here; written only through billing.ledger.post)."""
+    """Credit ledger entries (read here; written only through api.billing.ledger.post)."""
 
     model_type = CreditLedgerEntry

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.ledger import balance_of
+from models import Account
 
 CreditCheck = Callable[[AsyncSession, UUID], Awaitable[bool]]
 
@@ -17,5 +18,5 @@ async def has_credit(session: AsyncSession, account_id: UUID) -> bool:
     # Metering starts with an account's first ledger entry (a top-up): refusing accounts that never bought
     # credits would stop every campaign of a fresh self-hosted install. Calls in progress are not subtracted:
     # each of them is bounded by its own meter to one minute past zero.
-    balance = await balance_of(session, account_id)
+    balance = await session.scalar(select(Account.credit_balance).where(Account.id == account_id))
     return balance is None or balance > 0

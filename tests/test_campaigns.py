@@ -18,8 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from billing.ledger import Movement, post
-from billing.rates import Pricing
+from api.billing.ledger import Movement, post
+from api.billing.rates import Pricing
 from models import (
     AttemptStatus,
     CallStatus,

@@ -16,13 +16,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.billing.ledger import Movement, ledger_sum, post
+from api.billing.meter import CallMeter, charge_call
+from api.billing.rates import Pricing, RateCard, billable_minutes
 from api.config import CreditSettings
 from api.database import make_engine, make_sessionmaker
 from api.telephony.metering import REFUSAL, CallMetering
 from api.telephony.routing import InboundRoute
-from billing.ledger import Movement, ledger_sum, post
-from billing.meter import CallMeter, charge_call
-from billing.rates import Pricing, RateCard, billable_minutes
 from models import (
     Account,
     Assistant,

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.catalogue import LLM_PROVIDERS, STT_PROVIDERS, TTS_PROVIDERS, ProviderInfo
+from api.billing.meter import assistant_rate
+from api.billing.rates import RateCard
 from api.errors import FieldError, Invalid
 from api.services.assistant_templates import TEMPLATES
 from api.services.base import ScopedService
-from billing.meter import assistant_rate
-from billing.rates import RateCard
 from models import Assistant, AssistantTemplate, PhoneNumber
 from models.repositories import AssistantRepository
 

@@ -10,6 +10,9 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.billing.ledger import Movement, Posted, post
+from api.billing.meter import live_usage
+from api.billing.rates import CREDIT_PLACES, Package
 from api.config import CreditSettings
 from api.errors import FieldError, Invalid
 from api.pagination import PageParams
@@ -22,9 +25,6 @@ from api.schemas.billing import (
     TopUpIn,
 )
 from api.services.base import ScopedService
-from billing.ledger import Movement, Posted, post
-from billing.meter import live_usage
-from billing.rates import CREDIT_PLACES, Package
 from models import Account, Assistant, CreditLedgerEntry, LedgerEntryKind
 from models.repositories import CreditLedgerEntryRepository
 from scheduler import events

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.billing.meter import CallMeter, Charge, assistant_rate, available, charge_call
 from api.config import CreditSettings
 from api.services.billing import announce
 from api.telephony.routing import InboundRoute
-from billing.meter import CallMeter, Charge, assistant_rate, available, charge_call
 from media.handlers.base import AudioHandler
 from models import Assistant
 from sip_engine.calls import HangupBy, SipCall

@@ -19,8 +19,8 @@ from uuid import UUID
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billing.ledger import AlreadyCharged, Movement, Posted, balance_of, post
-from billing.rates import MINUTE_S, Pricing, RateCard, billable_minutes, credits
+from api.billing.ledger import AlreadyCharged, Movement, Posted, balance_of, post
+from api.billing.rates import MINUTE_S, Pricing, RateCard, billable_minutes, credits
 from models import Assistant, Call, CallStatus, LedgerEntryKind
 
 log = logging.getLogger("trunkline.credits")

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billing.rates import Pricing, credits
+from api.billing.rates import Pricing, credits
 from models import Account, CreditLedgerEntry, LedgerEntryKind
 
 CREDITS_LOW = "credits.low"
