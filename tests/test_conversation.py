@@ -360,6 +360,20 @@ async def test_silence_reprompts_once_then_says_goodbye_and_ends(line) -> None:
     assert texts == ["Hello?", "Are you still there?", settings.goodbye]
 
 
+async def test_the_owner_can_cut_in_with_a_last_line_and_hang_up(line) -> None:
+    """What the credit meter does when the balance runs out: the greeting stops, the warning is said, the call ends."""
+    settings = ConversationSettings(system_prompt="unused", first_message=LONG_GREETING, silence_timeout_s=60)
+    conv = await line(settings)
+    await conv.wait_for(lambda: sum(ticks_voiced(conv.port.sent)) >= 75, 15)  # ~1.5 s of the greeting heard
+    conv.conversation.finish_with("Your credit has run out. Goodbye.")
+    await asyncio.wait_for(asyncio.shield(conv.task), timeout=30)
+    texts = [(text, interrupted) for _, text, interrupted in conv.events.turns]
+    assert texts[-1] == ("Your credit has run out. Goodbye.", False)
+    assert len(texts) == 2, texts
+    assert texts[0][1] is True and 0 < len(texts[0][0]) < len(LONG_GREETING)  # the greeting was cut short
+    assert conv.task.exception() is None  # the loop ended by itself: its owner hangs up the call
+
+
 async def test_opt_out_marks_the_caller_and_ends_the_call(line, local: LocalModels) -> None:
     settings = ConversationSettings(system_prompt="unused", first_message="Hi, this is Acme calling.")
     conv = await line(settings)
