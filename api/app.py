@@ -78,18 +78,20 @@ async def web_calls_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Serve browser calls (WebRTC) with or without SIP; every one of them ends (hangup by system) on shutdown."""
     from api.telephony.call_records import CallRecords
     from api.telephony.conversations import ConversationFactory
+    from api.telephony.metering import CallMetering
     from api.telephony.web_calls import WebCalls
 
     settings: Settings = app.state.settings
     node = getattr(app.state, "telephony", None)
     if node is not None:  # share the node's local models and call rows
-        web_calls = WebCalls(node.conversations, node.records)
+        web_calls = WebCalls(node.conversations, node.records, metering=node.metering)
     else:
         sessions = app.state.sessionmaker
         web_calls = WebCalls(
             ConversationFactory(settings, sessions, app.state.secrets),
             CallRecords(sessions),
             preload=settings.providers.preload_local,
+            metering=CallMetering(sessions, settings.credits),
         )
     await web_calls.start()
     app.state.web_calls = web_calls

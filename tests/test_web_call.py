@@ -13,6 +13,7 @@ import asyncio
 import fractions
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,18 +26,22 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from agents.model_assets import model_paths
+from api.billing.ledger import Movement, post
+from api.billing.rates import Pricing
 from api.config import Settings
 from api.telephony.call_records import CallRecords
-from api.telephony.web_calls import WebCalls
+from api.telephony.metering import CallMetering
+from api.telephony.web_calls import WebCalls, WebCallsUnavailable
 from media.frames import FRAME_BYTES, SAMPLE_RATE, tone
 from media.handlers.base import AudioHandler, CallControl
 from media.resample import Resampler
 from media.session import MediaSession
-from models import Call
+from models import Account, Call, CreditLedgerEntry, LedgerEntryKind
 from tests.conftest import new_account
 
 pytestmark = pytest.mark.slow
@@ -382,6 +387,57 @@ async def test_call_life_cycle_audio_both_ways_and_who_hung_up(
         assert record.hangup_by == "system"
         await _until(lambda: pc.connectionState == "closed", 10, "the connection to close on shutdown")
         assert web_calls.active == 0
+    finally:
+        await web_calls.stop()
+        await engine.dispose()
+
+
+async def test_a_browser_call_is_charged_and_refused_at_zero_credit(
+    settings: Settings, app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    """Browser calls are metered like phone calls: charged once from answer to end, refused with no credit left."""
+    account_id, headers = await new_account(app, "Metered")
+    row = await _assistant(client, headers)
+    assistant = SimpleNamespace(id=UUID(row["id"]), account_id=account_id, max_call_duration_s=600)
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    fake = FakeConversations()
+    fake.talk_s = 1.0
+    metering = CallMetering(sessions, settings.credits)
+    web_calls = WebCalls(fake, CallRecords(sessions), connect_timeout_s=10, metering=metering)  # type: ignore[arg-type]
+    async with sessions() as session, session.begin():
+        await post(session, account_id, [Movement(LedgerEntryKind.PURCHASE, Decimal(10))], Pricing())
+    try:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTrack(BrowserMic())
+        answer = await web_calls.answer(assistant, await _offer(pc))  # type: ignore[arg-type]
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+        await _until(lambda: pc.connectionState == "closed", 15, "the agent to end the call")
+        await pc.close()
+        charges: list[CreditLedgerEntry] = []
+        for _ in range(100):  # the charge is posted once the call's row is closed
+            async with sessions() as session:
+                charges = list(
+                    await session.scalars(select(CreditLedgerEntry).where(CreditLedgerEntry.call_id == answer.call_id))
+                )
+                record = await session.get(Call, answer.call_id)
+                account = await session.get(Account, account_id)
+            if charges:
+                break
+            await asyncio.sleep(0.05)
+        (charge,) = charges
+        assert charge.kind is LedgerEntryKind.CALL_CHARGE and charge.credits < 0
+        assert record is not None and record.credits_charged == -charge.credits  # one started minute x the rate
+        assert account is not None and account.credit_balance == Decimal(10) + charge.credits
+
+        async with sessions() as session, session.begin():  # spend the rest
+            await post(session, account_id, [Movement(LedgerEntryKind.ADJUSTMENT, -account.credit_balance)], Pricing())
+        refused = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        refused.addTrack(BrowserMic())
+        with pytest.raises(WebCallsUnavailable, match="no credit left"):
+            await web_calls.answer(assistant, await _offer(refused))  # type: ignore[arg-type]
+        await refused.close()
+        assert len(fake.talkers) == 1
     finally:
         await web_calls.stop()
         await engine.dispose()

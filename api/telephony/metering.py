@@ -28,11 +28,15 @@ class CallMetering:
         self._sessions = sessions
         self.settings = settings
 
+    async def has_credit(self, account_id: UUID) -> bool:
+        """Whether the account may start a call: credit left after what live calls hold, or not metered."""
+        async with self._sessions() as session:
+            free = await available(session, account_id, self.settings.rates)
+        return free is None or free > 0
+
     async def inbound_gate(self, route: InboundRoute) -> str | None:
         """Refuse an inbound call (the caller hears "not available") when the account has no credit left."""
-        async with self._sessions() as session:
-            free = await available(session, route.account_id, self.settings.rates)
-        return REFUSAL if free is not None and free <= 0 else None
+        return None if await self.has_credit(route.account_id) else REFUSAL
 
     def meter(self, call: SipCall, call_id: UUID, account_id: UUID, assistant: Assistant | None) -> CallMeter | None:
         """The meter of an answered call (None without an answer time)."""

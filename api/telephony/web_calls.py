@@ -25,6 +25,7 @@ from agents.conversation import Conversation
 from agents.providers import ProviderUnavailable
 from api.telephony.call_records import CallRecords
 from api.telephony.conversations import ConversationFactory
+from api.telephony.metering import CallMetering
 from media.session import MediaSession
 from media.webrtc import WebRtcAudioPort
 from models import Assistant, CallDirection, CallStatus
@@ -116,6 +117,7 @@ class WebCalls:
         connect_timeout_s: float = 20.0,
         ice_servers: Sequence[str] = (),
         preload: bool = False,
+        metering: CallMetering | None = None,
     ) -> None:
         self.conversations = conversations
         self.records = records
@@ -123,6 +125,7 @@ class WebCalls:
         self.connect_timeout_s = connect_timeout_s
         self.ice_servers = tuple(ice_servers)
         self._preload = preload
+        self.metering = metering
         self._calls: dict[UUID, _WebCall] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         self._opening = 0
@@ -158,6 +161,8 @@ class WebCalls:
         if self.active >= self.max_calls:
             raise WebCallsUnavailable(f"this node already carries {self.max_calls} browser calls")
         _precheck(offer_sdp)
+        if self.metering is not None and not await self.metering.has_credit(assistant.account_id):
+            raise WebCallsUnavailable("the account has no credit left (POST /api/billing/top-ups)")
         self._opening += 1
         pc: RTCPeerConnection | None = None
         call_id: UUID | None = None
@@ -240,6 +245,8 @@ class WebCalls:
             if end is None:  # cancelled
                 end = CallEnd(Outcome.ERROR, None, "cancelled", HangupBy.SYSTEM, None, time.time())
             await self.records.ended(call.call_id, end)
+            if self.metering is not None:  # a browser call is charged like a phone call, from answer to end
+                await self.metering.charge(call.call_id)
 
     async def _talk(self, call: _WebCall) -> CallEnd:
         """Wait for the connection, converse until an end, and say how the call ended."""
