@@ -24,9 +24,11 @@ from models.enums import (
     RegistrationState,
     TrunkKind,
     TrunkTransport,
+    WebhookDeliveryStatus,
 )
 from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
+from models.webhook import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Account",
@@ -57,4 +59,7 @@ __all__ = [
     "Trunk",
     "TrunkKind",
     "TrunkTransport",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
 ]

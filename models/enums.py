@@ -130,6 +130,14 @@ class LedgerEntryKind(StrEnum):
     AUTO_RELOAD = "auto_reload"
 
 
+class WebhookDeliveryStatus(StrEnum):
+    """Where a webhook delivery is: waiting for its next attempt, delivered (2xx), or out of attempts."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 def enum_column(enum: type[StrEnum]) -> sa.Enum:
     """A portable string column for an enum: its values, no database enum type to migrate."""
     return sa.Enum(

@@ -12,6 +12,7 @@ from models.credits import CreditLedgerEntry
 from models.crm import Company, Contact, CustomField
 from models.provider_key import ProviderKey
 from models.telephony import PhoneNumber, Trunk
+from models.webhook import WebhookDelivery, WebhookEndpoint
 
 
 class AccountRepository(SQLAlchemyAsyncRepository[Account]):
@@ -90,3 +91,15 @@ class CreditLedgerEntryRepository(SQLAlchemyAsyncRepository[CreditLedgerEntry]):
     """Credit ledger entries (read here; written only through api.billing.ledger.post)."""
 
     model_type = CreditLedgerEntry
+
+
+class WebhookEndpointRepository(SQLAlchemyAsyncRepository[WebhookEndpoint]):
+    """Webhook endpoints."""
+
+    model_type = WebhookEndpoint
+
+
+class WebhookDeliveryRepository(SQLAlchemyAsyncRepository[WebhookDelivery]):
+    """Webhook deliveries."""
+
+    model_type = WebhookDelivery
