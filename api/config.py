@@ -159,6 +159,42 @@ class CreditSettings(Section):
     )
 
 
+class OutboundSettings(Section):
+    """Outbound HTTP requests (webhooks, webhook tools): which non-public addresses they may still reach."""
+
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local networks (CIDR or address) outbound requests may reach",
+    )
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
+
+
+class WebhookSettings(Section):
+    """Delivery of webhook events: the receiver's time limit and the retry schedule."""
+
+    enabled: bool = Field(True, description="Run this node's delivery worker")
+    timeout_s: float = Field(5.0, gt=0, le=30, description="A receiver must answer 2xx within this time")
+    retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0],
+        min_length=1,
+        max_length=20,
+        description="Delay before each retry; a delivery fails after the first attempt plus one retry per delay",
+    )
+
+    @field_validator("retry_schedule_s")
+    @classmethod
+    def _delays(cls, value: list[float]) -> list[float]:
+        if any(not 0.1 <= delay <= 7 * 86400 for delay in value):
+            raise ValueError("every delay must be between 0.1 s and 7 days")
+        return value
+
+
 class LogSettings(Section):
     """How the server logs."""
 
@@ -185,6 +221,8 @@ class Settings(BaseSettings):
     crm: CrmSettings = Field(default_factory=CrmSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     credits: CreditSettings = Field(default_factory=CreditSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod

@@ -343,16 +343,12 @@ class TelephonyNode:
             assistant, call_id=plan.call_id, outbound=True, contact_id=contact_id, caller_number=destination
         )
         if handler is None:
-            await self.records.update(
-                plan.call_id, status=CallStatus.ERROR, ended_at=datetime.now(UTC), hangup_by=HangupBy.SYSTEM.value
-            )
+            await self.records.failed(plan.call_id)
             return
         try:
             call = await self.engine.dial(trunk_id, destination, caller_id=caller_id)
         except Exception as exc:
-            await self.records.update(
-                plan.call_id, status=CallStatus.ERROR, ended_at=datetime.now(UTC), hangup_by=HangupBy.SYSTEM.value
-            )
+            await self.records.failed(plan.call_id)
             log.info("dial failed", extra={"call_id": str(plan.call_id), "error": str(exc)})
             return
         await self.records.update(plan.call_id, status=CallStatus.RINGING, sip_call_id=call.id)

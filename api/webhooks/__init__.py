@@ -1,0 +1,1 @@
+"""Outbound webhooks: event envelopes, signing, and the durable delivery worker."""
