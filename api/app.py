@@ -33,6 +33,7 @@ from api.controllers.phone_numbers import PhoneNumberController
 from api.controllers.provider_keys import ProviderKeyController
 from api.controllers.trunks import TrunkController
 from api.controllers.web_calls import WebCallController
+from api.controllers.webhooks import WebhookController
 from api.database import make_engine, make_sessionmaker
 from api.dependencies import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
@@ -130,6 +131,32 @@ async def scheduler_lifespan(app: Litestar) -> AsyncIterator[None]:
         await scheduler.stop()
 
 
+@asynccontextmanager
+async def webhooks_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Deliver webhook events from this node; started first and stopped last, so calls ended on shutdown are sent."""
+    settings: Settings = app.state.settings
+    if not settings.webhooks.enabled:
+        app.state.webhooks = None
+        yield
+        return
+    from api.outbound import AddressPolicy
+    from api.webhooks.worker import WebhookWorker
+
+    worker = WebhookWorker(
+        app.state.sessionmaker,
+        app.state.secrets,
+        settings.webhooks,
+        AddressPolicy.of(settings.outbound.allowed_networks),
+    )
+    await worker.start()
+    app.state.webhooks = worker
+    try:
+        yield
+    finally:
+        app.state.webhooks = None
+        await worker.stop()
+
+
 async def refresh_routes_after_edits(request: Request[Any, Any, Any]) -> None:
     """Apply trunk, number and assistant edits to the live SIP engine without a restart."""
     node = getattr(request.app.state, "telephony", None)
@@ -193,6 +220,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         BillingController,
         ApiKeyController,
         WebCallController,
+        WebhookController,
     ]
     return Litestar(
         route_handlers=handlers,
@@ -204,7 +232,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Litesta
         openapi_config=openapi,
         cors_config=CORSConfig(allow_origins=settings.api.cors_origins) if settings.api.cors_origins else None,
         state=state,
-        lifespan=[telephony_lifespan, web_calls_lifespan, scheduler_lifespan],
+        lifespan=[webhooks_lifespan, telephony_lifespan, web_calls_lifespan, scheduler_lifespan],
         after_response=refresh_routes_after_edits,
         debug=False,
     )

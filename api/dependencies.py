@@ -9,6 +9,7 @@ from litestar.di import Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import Principal
+from api.outbound import AddressPolicy
 from api.pagination import provide_page_params
 from api.services.api_keys import ApiKeyService
 from api.services.assistants import AssistantService
@@ -21,6 +22,7 @@ from api.services.custom_fields import CustomFieldService
 from api.services.phone_numbers import PhoneNumberService
 from api.services.provider_keys import ProviderKeyService
 from api.services.trunks import TrunkService
+from api.services.webhooks import WebhookService
 
 
 def _account(request: Request[Principal, Any, Any]) -> Any:
@@ -86,6 +88,12 @@ def provide_api_keys(db_session: AsyncSession, request: Request[Principal, Any, 
     return ApiKeyService(db_session, _account(request))
 
 
+def provide_webhooks(db_session: AsyncSession, request: Request[Principal, Any, Any]) -> WebhookService:
+    """The caller's webhook endpoints and deliveries."""
+    policy = AddressPolicy.of(request.app.state.settings.outbound.allowed_networks)
+    return WebhookService(db_session, _account(request), request.app.state.secrets, policy)
+
+
 # Keys end in _service so they can never clash with a body field of the same name.
 DEPENDENCIES: dict[str, Provide] = {
     "page": Provide(provide_page_params, sync_to_thread=False),
@@ -100,4 +108,5 @@ DEPENDENCIES: dict[str, Provide] = {
     "api_keys_service": Provide(provide_api_keys, sync_to_thread=False),
     "campaigns_service": Provide(provide_campaigns, sync_to_thread=False),
     "billing_service": Provide(provide_billing, sync_to_thread=False),
+    "webhooks_service": Provide(provide_webhooks, sync_to_thread=False),
 }
