@@ -26,7 +26,7 @@ from uuid import UUID
 import httpx
 import msgspec
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.config import WebhookSettings
@@ -238,20 +238,39 @@ class WebhookWorker:
             )
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-            jobs = []
-            for delivery, endpoint in (await session.execute(query)).all():
-                delivery.next_attempt_at = now + LEASE
-                jobs.append(
-                    Job(
-                        delivery.id,
-                        endpoint.id,
-                        endpoint.url,
-                        endpoint.secret_encrypted,
-                        delivery.event,
-                        delivery.event_id,
-                        delivery.payload,
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return []
+            # The lease is taken only where the row is still due: on SQLite (no row locks) a node that read the
+            # same rows as another finds them already leased and leaves them.
+            leased = set(
+                (
+                    await session.execute(
+                        update(WebhookDelivery)
+                        .where(
+                            WebhookDelivery.id.in_([delivery.id for delivery, _ in rows]),
+                            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+                            WebhookDelivery.next_attempt_at <= now,
+                        )
+                        .values(next_attempt_at=now + LEASE)
+                        .returning(WebhookDelivery.id)
+                        .execution_options(synchronize_session=False)
                     )
+                ).scalars()
+            )
+            jobs = [
+                Job(
+                    delivery.id,
+                    endpoint.id,
+                    endpoint.url,
+                    endpoint.secret_encrypted,
+                    delivery.event,
+                    delivery.event_id,
+                    delivery.payload,
                 )
+                for delivery, endpoint in rows
+                if delivery.id in leased
+            ]
         return jobs
 
     async def _send_in_order(self, jobs: list[Job]) -> None:
