@@ -43,7 +43,8 @@ def subscribe(subscriber: Subscriber) -> Callable[[], None]:
 
 def emit(name: str, payload: dict[str, Any]) -> None:
     """Log an event and hand it to every subscriber (a failing subscriber never stops the others)."""
-    log.info(name, **payload)
+    # Only the identifiers: a call event carries the whole call, transcript included, which has no place in a log.
+    log.info(name, **{key: payload[key] for key in ("id", "status", "account_id") if key in payload})
     for subscriber in list(_subscribers):
         try:
             subscriber(name, payload)

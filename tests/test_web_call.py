@@ -42,6 +42,7 @@ from media.handlers.base import AudioHandler, CallControl
 from media.resample import Resampler
 from media.session import MediaSession
 from models import Account, Call, CreditLedgerEntry, LedgerEntryKind
+from scheduler import events
 from tests.conftest import new_account
 
 pytestmark = pytest.mark.slow
@@ -407,6 +408,8 @@ async def test_a_browser_call_is_charged_and_refused_at_zero_credit(
     web_calls = WebCalls(fake, CallRecords(sessions), connect_timeout_s=10, metering=metering)  # type: ignore[arg-type]
     async with sessions() as session, session.begin():
         await post(session, account_id, [Movement(LedgerEntryKind.PURCHASE, Decimal(10))], Pricing())
+    seen: list[tuple[str, Any]] = []
+    unsubscribe = events.subscribe(lambda name, payload: seen.append((name, payload.get("call", {}).get("id"))))
     try:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         pc.addTrack(BrowserMic())
@@ -429,6 +432,8 @@ async def test_a_browser_call_is_charged_and_refused_at_zero_credit(
         assert charge.kind is LedgerEntryKind.CALL_CHARGE and charge.credits < 0
         assert record is not None and record.credits_charged == -charge.credits  # one started minute x the rate
         assert account is not None and account.credit_balance == Decimal(10) + charge.credits
+        call_events = [name for name, about in seen if about == str(answer.call_id)]
+        assert call_events == ["call.initiated", "call.answered", "call.completed"]
 
         async with sessions() as session, session.begin():  # spend the rest
             await post(session, account_id, [Movement(LedgerEntryKind.ADJUSTMENT, -account.credit_balance)], Pricing())
@@ -439,5 +444,6 @@ async def test_a_browser_call_is_charged_and_refused_at_zero_credit(
         await refused.close()
         assert len(fake.talkers) == 1
     finally:
+        unsubscribe()
         await web_calls.stop()
         await engine.dispose()

@@ -85,11 +85,10 @@ class CallRecords:
         if payload is not None:
             events.emit(event, payload)
 
-    async def answered(self, call_id: UUID, answered_at: float | None) -> None:
-        """Mark the call as talking, and emit ``call.answered``."""
-        await self._update_and_emit(
-            events.CALL_ANSWERED, call_id, status=CallStatus.IN_PROGRESS, answered_at=_at(answered_at), sip_code=200
-        )
+    async def answered(self, call_id: UUID, answered_at: float | None, sip_code: int | None = 200) -> None:
+        """Mark the call as talking, and emit ``call.answered`` (a browser call has no SIP code)."""
+        values = {"status": CallStatus.IN_PROGRESS, "answered_at": _at(answered_at), "sip_code": sip_code}
+        await self._update_and_emit(events.CALL_ANSWERED, call_id, **values)
 
     async def failed(self, call_id: UUID) -> None:
         """End a call that never reached the line (no assistant, dial error) as ``error``; emits ``call.completed``."""

@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -266,7 +265,7 @@ class WebCalls:
             return CallEnd(Outcome.ERROR, None, reason, HangupBy.SYSTEM, None, time.time())
 
         answered_at = time.time()
-        await self.records.update(call.call_id, status=CallStatus.IN_PROGRESS, answered_at=_utc(answered_at))
+        await self.records.answered(call.call_id, answered_at, sip_code=None)
         media = MediaSession(port)
         work = asyncio.ensure_future(call.conversation.run(media, call.control))
         closed = asyncio.ensure_future(port.wait_closed())
@@ -336,7 +335,3 @@ def _only_first_audio(pc: RTCPeerConnection, port: WebRtcAudioPort) -> None:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
