@@ -26,6 +26,24 @@ def new_openai_client(api_key: str | None, base_url: str, timeout_s: float) -> A
     return AsyncOpenAI(api_key=api_key or NO_KEY, base_url=base_url, timeout=timeout_s, max_retries=0)
 
 
+def borrow_openai(
+    clients: SharedClients | None, api_key: str | None, base_url: str, timeout_s: float
+) -> tuple[AsyncOpenAI, bool]:
+    """The pool's OpenAI client for this endpoint, or a new one without a pool; True when the caller owns it."""
+    if clients is None:
+        return new_openai_client(api_key, base_url, timeout_s), True
+    return clients.openai(api_key, base_url, timeout_s), False
+
+
+def borrow_http(
+    clients: SharedClients | None, base_url: str, headers: Mapping[str, str], timeout_s: float
+) -> tuple[httpx.AsyncClient, bool]:
+    """The pool's httpx client for this endpoint, or a new one without a pool; True when the caller owns it."""
+    if clients is None:
+        return httpx.AsyncClient(base_url=base_url, timeout=timeout_s, headers=dict(headers)), True
+    return clients.http(base_url, headers, timeout_s), False
+
+
 class SharedClients:
     """The process's HTTP clients, looked up by what makes them differ (endpoint, key, headers, timeout)."""
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import openai
 
-from agents.clients import SharedClients, new_openai_client
+from agents.clients import SharedClients, borrow_openai
 from agents.redaction import scrub_key
 
 # openai 3 reads responses through httpx2 (older releases through httpx); errors while reading a streamed
@@ -33,11 +33,7 @@ class OpenAIEndpoint:
         self.key = api_key or ""
         self.host = urlsplit(base_url).netloc or base_url
         self.timeout_s = timeout_s
-        self._owned = clients is None
-        if clients is None:
-            self.client = new_openai_client(api_key, base_url, timeout_s)
-        else:
-            self.client = clients.openai(api_key, base_url, timeout_s)
+        self.client, self._owned = borrow_openai(clients, api_key, base_url, timeout_s)
 
     def scrub(self, text: str) -> str:
         """``text`` without this endpoint's key."""

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agents.clients import SharedClients
+from agents.clients import SharedClients, borrow_http
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
 from agents.redaction import scrub_key
 
@@ -54,11 +54,7 @@ class AnthropicLanguageModel(LanguageModel):
         self._timeout_s = timeout_s
         self._host = urlsplit(root).netloc or root
         headers = {"x-api-key": api_key, "anthropic-version": API_VERSION, "content-type": "application/json"}
-        self._owned = clients is None
-        if clients is None:
-            self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
-        else:
-            self._client = clients.http(root, headers, timeout_s)
+        self._client, self._owned = borrow_http(clients, root, headers, timeout_s)
 
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolDefinition] = ()

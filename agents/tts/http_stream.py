@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agents.clients import SharedClients
+from agents.clients import SharedClients, borrow_http
 from agents.redaction import scrub_key
 from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
@@ -34,11 +34,7 @@ class StreamedPcmTextToSpeech(TextToSpeech):
         self._key = api_key
         self._timeout_s = timeout_s
         self._host = urlsplit(root).netloc or root
-        self._owned = clients is None
-        if clients is None:
-            self._client = httpx.AsyncClient(base_url=root, timeout=timeout_s, headers=headers)
-        else:
-            self._client = clients.http(root, headers, timeout_s)
+        self._client, self._owned = borrow_http(clients, root, headers, timeout_s)
 
     @abstractmethod
     def _request(self, text: str) -> tuple[str, dict[str, str], dict[str, Any]]:
