@@ -9,7 +9,7 @@ from this pool instead of owning one.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -42,6 +42,16 @@ def borrow_http(
     if clients is None:
         return httpx.AsyncClient(base_url=base_url, timeout=timeout_s, headers=dict(headers)), True
     return clients.http(base_url, headers, timeout_s), False
+
+
+def transport_failure(exc: httpx.HTTPError, who: str, timeout_s: float, scrub: Callable[[str], str]) -> str:
+    """What went wrong below HTTP (unreachable, too slow, dropped), in words and without the key."""
+    detail = scrub(str(exc) or type(exc).__name__)
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot reach {who}: {detail}"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{who} did not answer within {timeout_s:g} s"
+    return f"connection to {who} failed: {detail}"
 
 
 class SharedClients:

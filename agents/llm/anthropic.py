@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agents.clients import SharedClients, borrow_http
+from agents.clients import SharedClients, borrow_http, transport_failure
 from agents.llm.base import LanguageModel, LlmError, LlmEvent, Message, TextDelta, ToolCall, ToolDefinition
 from agents.redaction import scrub_key
 
@@ -110,16 +110,9 @@ class AnthropicLanguageModel(LanguageModel):
                             f"{self._scrub(str(error.get('message', 'no message')))}"
                         )
                     # message_start, content_block_stop, message_delta and ping carry nothing to relay.
-        except httpx.ConnectError as exc:
-            raise LlmError(
-                f"cannot reach Anthropic ({self._host}): {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        except httpx.TimeoutException:
-            raise LlmError(f"Anthropic ({self._host}) did not answer within {self._timeout_s:g} s") from None
         except httpx.HTTPError as exc:
-            raise LlmError(
-                f"connection to Anthropic ({self._host}) failed: {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
+            who = f"Anthropic ({self._host})"
+            raise LlmError(transport_failure(exc, who, self._timeout_s, self._scrub)) from None
         except (KeyError, ValueError, TypeError) as exc:
             raise LlmError(f"Anthropic sent a malformed stream event: {exc!r}") from None
         if not stopped:

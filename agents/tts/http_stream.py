@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agents.clients import SharedClients, borrow_http
+from agents.clients import SharedClients, borrow_http, transport_failure
 from agents.redaction import scrub_key
 from agents.tts.base import TextToSpeech, TtsError, whole_samples
 
@@ -59,16 +59,8 @@ class StreamedPcmTextToSpeech(TextToSpeech):
                 async for even in whole_samples(response.aiter_bytes()):
                     sent += len(even)
                     yield even
-        except httpx.ConnectError as exc:
-            raise TtsError(
-                f"cannot reach {name} ({self._host}): {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
-        except httpx.TimeoutException:
-            raise TtsError(f"{name} ({self._host}) did not answer within {self._timeout_s:g} s") from None
         except httpx.HTTPError as exc:
-            raise TtsError(
-                f"connection to {name} ({self._host}) failed: {self._scrub(str(exc) or type(exc).__name__)}"
-            ) from None
+            raise TtsError(transport_failure(exc, f"{name} ({self._host})", self._timeout_s, self._scrub)) from None
         if not sent:
             raise TtsError(f"{name} ({self._host}) returned no audio")
 
